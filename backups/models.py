@@ -1,0 +1,1 @@
+"""Models of the backups app (built by its issue)."""

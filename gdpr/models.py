@@ -1,0 +1,1 @@
+"""Models of the gdpr app (built by its issue)."""

@@ -1,0 +1,1 @@
+"""Models of the hosting app (built by its issue)."""

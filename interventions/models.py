@@ -1,0 +1,1 @@
+"""Models of the interventions app (built by its issue)."""

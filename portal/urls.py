@@ -1,0 +1,16 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("connexion/", views.PortalLoginView.as_view(), name="login"),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("mot-de-passe/", views.password_reset, name="password_reset"),
+    path("mot-de-passe/envoye/", views.password_reset_done, name="password_reset_done"),
+    path("mot-de-passe/<uidb64>/<token>/", views.password_reset_confirm, name="password_reset_confirm"),
+    path("mot-de-passe/termine/", views.password_reset_complete, name="password_reset_complete"),
+]
