@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from contracts.models import Client, Contact, Contract, ContractLine, Site
+from contracts.models import Client, Contact, Contract, ContractLine, ForceMajeureEvent, Site
 from core.admin import AuditedAdminMixin
 
 
@@ -57,3 +57,10 @@ class ContractAdmin(AuditedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "signature_date"
     readonly_fields = ["initial_term_end", "current_period_start", "current_period_end", "notice_deadline"]
     inlines = [ContractLineInline]
+
+
+@admin.register(ForceMajeureEvent)
+class ForceMajeureEventAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ["description", "starts_at", "ends_at", "covers_all_clients"]
+    list_filter = ["covers_all_clients"]
+    filter_horizontal = ["clients"]

@@ -209,6 +209,17 @@ class ContractLine(models.Model):
         _("prix unitaire HT mensuel"), max_digits=13, decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
     )
+    valid_from = models.DateField(
+        _("en vigueur à partir du"), null=True, blank=True,
+        help_text=_("Vide : depuis le début du contrat. Un avenant ajoute une ligne datée."),
+    )
+    valid_until = models.DateField(
+        _("en vigueur jusqu'au"), null=True, blank=True, help_text=_("Vide : jusqu'à la fin du contrat.")
+    )
+    source = models.CharField(
+        _("origine"), max_length=50, blank=True,
+        help_text=_("Vide pour une ligne saisie ; ex. hosting.mailboxes, backups.tier pour une ligne d'avenant."),
+    )
 
     class Meta:
         verbose_name = _("ligne de contrat")
@@ -217,3 +228,39 @@ class ContractLine(models.Model):
 
     def __str__(self):
         return self.description
+
+    def clean(self):
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError({"valid_until": _("La fin de validité précède son début.")})
+
+    def is_valid_on(self, day) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until
+        )
+
+
+class ForceMajeureEvent(models.Model):
+    """A force-majeure event (CGV art. 6, C8): obligations, and SLA clocks, are suspended meanwhile.
+
+    It covers the listed clients, or every client when ``covers_all_clients`` is set.
+    An open event has no ``ends_at`` yet.
+    """
+
+    description = models.CharField(_("description"), max_length=300)
+    starts_at = models.DateTimeField(_("début"))
+    ends_at = models.DateTimeField(_("fin"), null=True, blank=True)
+    covers_all_clients = models.BooleanField(_("tous les clients"), default=False)
+    clients = models.ManyToManyField(Client, blank=True, related_name="force_majeure_events", verbose_name=_("clients"))
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("événement de force majeure")
+        verbose_name_plural = _("événements de force majeure")
+        ordering = ["-starts_at"]
+
+    def __str__(self):
+        return f"{self.description} ({self.starts_at:%d/%m/%Y})"
+
+    def clean(self):
+        if self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("La fin doit suivre le début.")})
