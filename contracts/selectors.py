@@ -1,10 +1,24 @@
 """Reads on parties and contracts, with their joins done once."""
 import datetime
+from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from dateutil.relativedelta import relativedelta
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from contracts.choices import ContractStatus
-from contracts.models import Client, Contact, Contract, ContractLine, ForceMajeureEvent
+from contracts import terms
+from contracts.choices import ContractStatus, EquipmentOwnership, TerminationStatus
+from contracts.models import (
+    AvailabilityRecord,
+    Client,
+    Contact,
+    Contract,
+    ContractLine,
+    Equipment,
+    ForceMajeureEvent,
+    SyntecIndex,
+    Termination,
+)
+from core.money import ZERO, money
 
 
 def contact_for_user(user) -> Contact | None:
@@ -42,3 +56,111 @@ def force_majeure_periods(
 def contract_lines_valid_on(contract: Contract, day: datetime.date) -> list[ContractLine]:
     """The priced lines in force on ``day`` (amendments are dated lines)."""
     return [line for line in contract.lines.all() if line.is_valid_on(day)]
+
+
+# --- Amounts, indexes, availability -------------------------------------------------------------
+
+
+def contract_monthly_amount(contract: Contract, day: datetime.date) -> Decimal:
+    """The recurring monthly fee HT on ``day``: Σ quantity × unit price of the lines in force (P2)."""
+    return money(sum((line.quantity * line.unit_price for line in contract_lines_valid_on(contract, day)), ZERO))
+
+
+def syntec_index_on(day: datetime.date) -> SyntecIndex | None:
+    """The latest Syntec value published on or before ``day`` (P3: "le dernier indice publié")."""
+    return SyntecIndex.objects.filter(published_on__lte=day).order_by("-published_on", "-month").first()
+
+
+def availability_window_missed(
+    *, contract: Contract, until: datetime.date, records: list[AvailabilityRecord] | None = None
+) -> list[datetime.date] | None:
+    """CGV C7: the months in which the guarantee was missed, if 3 of 6 consecutive months were, else ``None``.
+
+    Looks at every window of 6 consecutive calendar months ending with the month
+    before ``until`` (a month counts once it is over). A month without a record
+    counts as met. Returns the missed months of the first failing window.
+    """
+    last_month = terms.month_start(until) - relativedelta(months=1)
+    if records is None:
+        records = list(contract.availability_records.filter(month__lte=last_month))
+    missed = sorted(
+        r.month for r in records if r.month <= last_month and r.availability < contract.availability_guarantee
+    )
+    for i, first in enumerate(missed):
+        window_end = first + relativedelta(months=5)
+        in_window = [m for m in missed[i:] if m <= window_end]
+        if len(in_window) >= 3:
+            return in_window[:3]
+    return None
+
+
+def availability_guarantee_missed(*, contract: Contract, until: datetime.date) -> bool:
+    """CGV C7: True when the availability guarantee was missed in 3 months out of 6 consecutive months."""
+    return availability_window_missed(contract=contract, until=until) is not None
+
+
+# --- Staff lists -----------------------------------------------------------------------------------
+
+
+def contracts_running() -> QuerySet[Contract]:
+    return Contract.objects.filter(status__in=[ContractStatus.ACTIVE, ContractStatus.SUSPENDED])
+
+
+def upcoming_notice_deadlines(*, today: datetime.date, days: int = 120) -> QuerySet[Contract]:
+    """Running contracts whose notice deadline (C3) or term end (C2) falls in the next ``days`` days."""
+    horizon = today + datetime.timedelta(days=days)
+    return (
+        contracts_running()
+        .filter(
+            Q(notice_deadline__range=(today, horizon)) | Q(current_period_end__range=(today, horizon))
+        )
+        .select_related("client")
+        .annotate(
+            pending_termination_on=Subquery(
+                Termination.objects.filter(contract=OuterRef("pk"), status=TerminationStatus.RECORDED).values(
+                    "effective_on"
+                )[:1]
+            )
+        )
+        .order_by("notice_deadline", "current_period_end", "reference")
+    )
+
+
+def pending_terminations() -> QuerySet[Termination]:
+    return Termination.objects.filter(status=TerminationStatus.RECORDED).select_related("contract__client")
+
+
+def equipment_awaiting_restitution() -> QuerySet[Equipment]:
+    """CGV C9: leased equipment of ended contracts not returned yet, the most overdue first."""
+    return (
+        Equipment.objects.filter(
+            ownership=EquipmentOwnership.LEASED, restitution_due_on__isnull=False, returned_on__isnull=True
+        )
+        .select_related("contract__client", "site")
+        .order_by("restitution_due_on", "pk")
+    )
+
+
+# --- C11 liability cap: the figure comes from billing (contracts never imports billing) ----------
+
+_first_year_payments = None
+
+
+def register_first_year_payments(func) -> None:
+    """Billing registers ``func(*, contract, start, end) -> Decimal``: sums paid for the first contract year.
+
+    Called from billing's ``AppConfig.ready()``; until then the liability cap is unknown.
+    """
+    global _first_year_payments
+    _first_year_payments = func
+
+
+def contract_liability_cap(contract: Contract) -> Decimal | None:
+    """CGV C11: the provider's liability is capped at the sums the client paid for the first contract year.
+
+    ``None`` while billing has not registered how to compute it.
+    """
+    if _first_year_payments is None:
+        return None
+    start, end = terms.first_contract_year(contract.start_date)
+    return money(_first_year_payments(contract=contract, start=start, end=end))

@@ -42,3 +42,72 @@ def period_containing(day: datetime.date, *, initial_end: datetime.date, start: 
     if day <= initial_end:
         return start, initial_end
     return datetime.date(day.year, 1, 1), datetime.date(day.year, 12, 31)
+
+
+# --- Early terminations (CGV C4–C7), end of contract (C9, C11, C12) -------------------------
+
+FOR_CAUSE_FORMAL_NOTICE_DAYS = 30
+AVAILABILITY_NOTICE_MONTHS = 3
+NON_SOLICITATION_YEARS = 2
+
+_PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+
+
+def next_invoicing_period_start(day: datetime.date, billing_frequency: str) -> datetime.date:
+    """The first day of the first calendar-aligned invoicing period that starts after ``day``.
+
+    The fee is invoiced in advance (B1) on calendar months, quarters (1 Jan,
+    1 Apr, 1 Jul, 1 Oct) or years: the period containing ``day`` is already
+    invoiced, the next one is the first instalment "left" (C4).
+    """
+    step = _PERIOD_MONTHS[str(billing_frequency)]
+    first_month_of_period = ((day.month - 1) // step) * step + 1
+    return datetime.date(day.year, first_month_of_period, 1) + relativedelta(months=step)
+
+
+def months_left(*, effective_on: datetime.date, term_end: datetime.date, billing_frequency: str) -> int:
+    """CGV C4: the number of monthly instalments still to run from the end of the contract to the term.
+
+    Counted in whole months from the start of the first invoicing period after
+    ``effective_on`` up to ``term_end``: instalments already invoiced in advance
+    (the current month, quarter or year) are not owed a second time.
+    Monthly, effective 2027-03-15, term 2027-12-31 → April–December = 9.
+    """
+    start = next_invoicing_period_start(effective_on, billing_frequency)
+    if start > term_end:
+        return 0
+    return (term_end.year - start.year) * 12 + term_end.month - start.month + 1
+
+
+def for_cause_earliest_termination(formal_notice_received_on: datetime.date) -> datetime.date:
+    """CGV C6: the first day the provider may terminate, once the formal notice stayed without effect 30 days.
+
+    The period starts the day after receipt and ends at midnight of its 30th
+    day (Code de procédure civile, art. 641–642): received 2027-03-01 → 2027-03-31
+    is the last day of the period → termination from 2027-04-01.
+    """
+    return formal_notice_received_on + datetime.timedelta(days=FOR_CAUSE_FORMAL_NOTICE_DAYS + 1)
+
+
+def availability_termination_effective(letter_sent_on: datetime.date) -> datetime.date:
+    """CGV C7: 3 months' notice from the registered letter (sent 2027-05-15 → ends 2027-08-15)."""
+    return letter_sent_on + relativedelta(months=AVAILABILITY_NOTICE_MONTHS)
+
+
+def non_solicitation_end(end_date: datetime.date) -> datetime.date:
+    """CGV C12: non-solicitation runs 2 years after the contract ends (29 Feb → 28 Feb)."""
+    return end_date + relativedelta(years=NON_SOLICITATION_YEARS)
+
+
+def first_contract_year(start_date: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """CGV C11: the first contract year, the 12 months from the start date (2026-03-15 → 2027-03-14)."""
+    return start_date, start_date + relativedelta(years=1) - datetime.timedelta(days=1)
+
+
+def restitution_due(end_date: datetime.date, days: int) -> datetime.date:
+    """CGV C9: the date leased equipment must be back, ``days`` after the last day of the contract."""
+    return end_date + datetime.timedelta(days=days)
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)

@@ -2,11 +2,21 @@ import datetime
 from decimal import Decimal
 
 import factory
+from dateutil.relativedelta import relativedelta
 from stdnum import luhn
 
 from contracts import terms
-from contracts.choices import BillingFrequency, ContactRole, ContractStatus
-from contracts.models import Client, Contact, Contract, ContractLine, Site
+from contracts.choices import BillingFrequency, ContactRole, ContractStatus, EquipmentKind, EquipmentOwnership
+from contracts.models import (
+    AvailabilityRecord,
+    Client,
+    Contact,
+    Contract,
+    ContractLine,
+    Equipment,
+    Site,
+    SyntecIndex,
+)
 from tests.factories.core import UserFactory
 
 
@@ -86,3 +96,34 @@ class ContractLineFactory(factory.django.DjangoModelFactory):
     description = "Maintenance poste de travail"
     quantity = Decimal("1")
     unit_price = Decimal("100.00")
+
+
+class SyntecIndexFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyntecIndex
+        django_get_or_create = ("month",)
+
+    month = datetime.date(2025, 1, 1)
+    value = Decimal("315.20")
+    published_on = factory.LazyAttribute(lambda o: (o.month + relativedelta(months=2)) - datetime.timedelta(days=1))
+
+
+class EquipmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Equipment
+
+    contract = factory.SubFactory(ContractFactory)
+    kind = EquipmentKind.WORKSTATION
+    maker = "Dell"
+    model = "OptiPlex 7010"
+    serial_number = factory.Sequence(lambda n: f"SN{n:06d}")
+    ownership = EquipmentOwnership.LEASED
+
+
+class AvailabilityRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AvailabilityRecord
+
+    contract = factory.SubFactory(ContractFactory)
+    month = datetime.date(2027, 1, 1)
+    availability = Decimal("99.50")
