@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import views
+from portal import views, views_hosting
 
 app_name = "portal"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("mot-de-passe/envoye/", views.password_reset_done, name="password_reset_done"),
     path("mot-de-passe/<uidb64>/<token>/", views.password_reset_confirm, name="password_reset_confirm"),
     path("mot-de-passe/termine/", views.password_reset_complete, name="password_reset_complete"),
+    path("hebergement/", views_hosting.hosting_overview, name="hosting"),
+    path("hebergement/services/<int:pk>/boites/", views_hosting.hosting_change_request, name="hosting_change_request"),
 ]
