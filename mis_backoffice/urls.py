@@ -10,5 +10,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:dashboard", permanent=False)),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
+    path("api/backups/", include("backups.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

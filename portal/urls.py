@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import views, views_hosting
+from portal import views, views_backups, views_hosting
 
 app_name = "portal"
 
@@ -15,4 +15,7 @@ urlpatterns = [
     path("mot-de-passe/termine/", views.password_reset_complete, name="password_reset_complete"),
     path("hebergement/", views_hosting.hosting_overview, name="hosting"),
     path("hebergement/services/<int:pk>/boites/", views_hosting.hosting_change_request, name="hosting_change_request"),
+    path("sauvegardes/", views_backups.backups_overview, name="backups"),
+    path("sauvegardes/appareils/<int:pk>/", views_backups.backup_device, name="backup_device"),
+    path("sauvegardes/appareils/<int:pk>/restauration/", views_backups.backup_restore, name="backup_restore"),
 ]

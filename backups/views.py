@@ -1,0 +1,96 @@
+"""Job-report ingestion API for the backup software (plain Django JSON view).
+
+``POST /api/backups/reports/`` with ``Authorization: Bearer <token>`` and a JSON
+report (see docs/backups.md). Answers: 201 created, 200 already received (same
+job id, same content), 400 invalid (``field`` names the problem), 401 bad
+token, 409 same job id with another content, 429 rate limited (``Retry-After``).
+"""
+import json
+import math
+import time
+
+from django.core.cache import cache
+from django.http import JsonResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from backups import selectors, services
+from backups.exceptions import ReportInvalid
+from backups.models import ApiToken, JobReport
+
+RATE_WINDOW_SECONDS = 60
+LAST_USED_REFRESH_SECONDS = 300
+
+
+def _bearer(request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def rate_limit_retry_after(token: ApiToken, *, now_ts: float | None = None) -> int:
+    """Count one request for ``token`` in the current minute; seconds to wait if over its limit, else 0.
+
+    A fixed window in Django's cache (Redis in production, so all web workers share it).
+    """
+    now_ts = time.time() if now_ts is None else now_ts
+    window = int(now_ts // RATE_WINDOW_SECONDS)
+    key = f"backups:api-rate:{token.pk}:{window}"
+    cache.add(key, 0, timeout=RATE_WINDOW_SECONDS * 2)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=RATE_WINDOW_SECONDS * 2)
+        count = 1
+    if count <= token.rate_limit_per_minute:
+        return 0
+    return max(1, math.ceil((window + 1) * RATE_WINDOW_SECONDS - now_ts))
+
+
+def _error(status: int, message: str, *, field: str | None = None, code: str = "invalid", **headers) -> JsonResponse:
+    body = {"error": message, "code": code}
+    if field is not None:
+        body["field"] = field
+    response = JsonResponse(body, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def report_json(report: JobReport) -> dict:
+    return {
+        "id": report.pk,
+        "device": report.device.hostname,
+        "job_id": report.job_id,
+        "status": report.status,
+        "ended_at": report.ended_at.isoformat(),
+        "replicated": report.replicated,
+        "skipped_videos": report.skipped_videos,
+    }
+
+
+@csrf_exempt  # token-authenticated machine endpoint: no browser session, no cookie
+@require_POST
+def report_ingest_view(request):
+    token = selectors.api_token_for_secret(_bearer(request))
+    if token is None:
+        return _error(401, _("Jeton d'API absent, invalide ou révoqué."), code="unauthorized",
+                      WWW_Authenticate='Bearer realm="backups"')
+    retry_after = rate_limit_retry_after(token)
+    if retry_after:
+        return _error(429, _("Trop de requêtes pour ce jeton ; réessayez plus tard."), code="rate_limited",
+                      Retry_After=str(retry_after))
+    now = timezone.now()
+    if cache.add(f"backups:api-used:{token.pk}", 1, timeout=LAST_USED_REFRESH_SECONDS):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, _("Le corps de la requête n'est pas du JSON valide."), field="body", code="invalid_json")
+    try:
+        report, created = services.report_ingest(token=token, data=data, now=now)
+    except ReportInvalid as exc:
+        return _error(409 if exc.code == "conflict" else 400, exc.message, field=exc.field, code=exc.code)
+    return JsonResponse({"created": created, "report": report_json(report)}, status=201 if created else 200)
