@@ -282,3 +282,12 @@ def business_intervals(
 def hours(value: datetime.timedelta) -> float:
     """A duration as hours, for display only (never for money)."""
     return value.total_seconds() / 3600
+
+
+def next_business_opening(instant: datetime.datetime, *, subdivision: str | None = "") -> datetime.datetime:
+    """Opening time of the first business day after the local day of ``instant`` (a next-morning slot)."""
+    cal = calendar_for(subdivision)
+    local = _aware(instant).astimezone(cal.tz)
+    index, _ = _next_day_index(cal, local.date() + datetime.timedelta(days=1))
+    day = _day_at(cal, index)
+    return datetime.datetime.combine(day, cal.start, tzinfo=cal.tz)

@@ -1,0 +1,5 @@
+from core.exceptions import DomainError
+
+
+class InterventionError(DomainError):
+    """An intervention or ticket rule refused the operation (the message says which and why)."""

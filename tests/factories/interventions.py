@@ -1,0 +1,68 @@
+import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import factory
+
+from interventions.choices import Category, Channel, InterventionKind, InterventionStatus, RateKind, Severity
+from interventions.models import Intervention, Outage, OutOfHoursRate, PreventivePlan, Ticket
+from tests.factories.contracts import ClientFactory, ContractFactory
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A raw ticket row (tests of the service use ``ticket_open``; this is for lists and benchmarks)."""
+
+    class Meta:
+        model = Ticket
+
+    client = factory.SubFactory(ClientFactory)
+    contract = factory.SubFactory(ContractFactory, client=factory.SelfAttribute("..client"))
+    channel = Channel.PHONE
+    category = Category.HARDWARE
+    severity = Severity.MINOR
+    title = factory.Sequence(lambda n: f"Panne {n}")
+    opened_at = datetime.datetime(2026, 11, 30, 10, tzinfo=PARIS)
+    sla_hours = 24
+    risk_at = datetime.datetime(2026, 12, 2, 9, tzinfo=PARIS)
+    deadline_at = datetime.datetime(2026, 12, 2, 16, tzinfo=PARIS)
+
+
+class InterventionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Intervention
+
+    client = factory.SubFactory(ClientFactory)
+    contract = factory.SubFactory(ContractFactory, client=factory.SelfAttribute("..client"))
+    kind = InterventionKind.ONSITE
+    status = InterventionStatus.PLANNED
+    scheduled_start = datetime.datetime(2026, 12, 1, 9, tzinfo=PARIS)
+
+
+class PreventivePlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PreventivePlan
+
+    contract = factory.SubFactory(ContractFactory)
+    frequency_months = 3
+    next_visit_on = datetime.date(2026, 12, 5)
+
+
+class OutOfHoursRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutOfHoursRate
+        django_get_or_create = ("kind", "valid_from")
+
+    kind = RateKind.WEEKDAY_EVENING
+    hourly_rate = Decimal("90.00")
+    valid_from = datetime.date(2026, 1, 1)
+
+
+class OutageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Outage
+
+    contract = factory.SubFactory(ContractFactory)
+    started_at = datetime.datetime(2026, 6, 1, 10, tzinfo=PARIS)
+    ended_at = datetime.datetime(2026, 6, 1, 12, tzinfo=PARIS)
