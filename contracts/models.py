@@ -369,7 +369,7 @@ class ContractRevision(models.Model):
     new_index = models.ForeignKey(
         SyntecIndex, on_delete=models.PROTECT, related_name="+", verbose_name=_("nouvel indice (I N)")
     )
-    coefficient = models.DecimalField(_("coefficient"), max_digits=20, decimal_places=15)
+    coefficient = models.DecimalField(_("coefficient"), max_digits=18, decimal_places=12)
     old_monthly_total = models.DecimalField(_("redevance mensuelle HT avant"), max_digits=13, decimal_places=2)
     new_monthly_total = models.DecimalField(_("redevance mensuelle HT après"), max_digits=13, decimal_places=2)
     lines = models.JSONField(_("lignes révisées"), default=list)

@@ -164,3 +164,51 @@ def contract_liability_cap(contract: Contract) -> Decimal | None:
         return None
     start, end = terms.first_contract_year(contract.start_date)
     return money(_first_year_payments(contract=contract, start=start, end=end))
+
+
+# --- Client portal: reads scoped by the signed-in contact's client (added for the portal) ---------
+
+
+def contacts_for_client(client: Client) -> QuerySet[Contact]:
+    """The client's contacts with their portal login (the company administrator's users page)."""
+    return Contact.objects.filter(client=client).select_related("user").order_by("last_name", "first_name", "pk")
+
+
+def contract_detail_for_client(client: Client, contract_id: int) -> Contract:
+    """One contract of ``client`` with everything its portal page shows; ``Contract.DoesNotExist`` otherwise."""
+    return (
+        Contract.objects.filter(client=client)
+        .select_related("syntec_base_index")
+        .prefetch_related(
+            "lines",
+            "documents",
+            "equipment__site",
+            "revisions__base_index",
+            "revisions__new_index",
+            "suspensions",
+            "terminations",
+        )
+        .get(pk=contract_id)
+    )
+
+
+def equipment_for_client(client: Client):
+    """Every item of equipment under the client's contracts, with its site and contract."""
+    from contracts.models import Equipment as _Equipment
+
+    return (
+        _Equipment.objects.filter(contract__client=client)
+        .select_related("contract", "site")
+        .order_by("site__name", "kind", "pk")
+    )
+
+
+def open_suspensions_for_client(client: Client):
+    """CGV C10 / B3 d: the suspensions of the client's services still in force (no resumption yet)."""
+    from contracts.models import ContractSuspension as _ContractSuspension
+
+    return (
+        _ContractSuspension.objects.filter(contract__client=client, resumed_at__isnull=True)
+        .select_related("contract")
+        .order_by("-suspended_at")
+    )

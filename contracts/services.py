@@ -631,7 +631,7 @@ def syntec_index_import(*, actor, text: str) -> dict:
     for lineno, row in enumerate(reader, start=2):
         try:
             month = datetime.date.fromisoformat(row["month"].strip() + "-01")
-            value = Decimal(row["value"].strip())
+            value = Decimal(row["value"].strip()).quantize(Decimal("0.01"))
             published_on = datetime.date.fromisoformat(row["published_on"].strip())
         except (ValueError, ArithmeticError, AttributeError) as exc:
             raise ContractError(_("Ligne %(n)s illisible : %(row)s.") % {"n": lineno, "row": row}) from exc
@@ -765,7 +765,7 @@ def contracts_revise(*, year: int, actor=None) -> dict:
                         changed_lines.append(line)
                 revisions.append(ContractRevision(
                     contract=contract, year=year, revision_date=revision_date, base_index=quote.base_index,
-                    new_index=quote.new_index, coefficient=quote.coefficient.quantize(Decimal("1e-15")),
+                    new_index=quote.new_index, coefficient=quote.coefficient.quantize(Decimal("1e-12")),
                     old_monthly_total=quote.old_monthly_total, new_monthly_total=quote.new_monthly_total,
                     lines=quote.lines,
                 ))

@@ -19,3 +19,13 @@ def syntec_rows(published_until=None) -> str:
 def syntec(db):
     """Every real Syntec value from 2023-01 to 2025-10."""
     return services.syntec_index_import(actor=None, text=syntec_rows())
+
+
+def contracts_nightly(day):
+    """``run_nightly`` for ``day`` limited to the contracts jobs (other apps' jobs are tested by their owners)."""
+    from core.nightly import discover, run_nightly
+
+    names = [job.name for job in discover() if job.name.startswith("contracts.")]
+    results = run_nightly(today=day, only=names)
+    assert all(r["status"] == "ok" for r in results), results
+    return {r["job"]: r["result"] for r in results}

@@ -13,7 +13,7 @@ from contracts.choices import (
     TerminationStatus,
 )
 from contracts.exceptions import ContractError
-from core.nightly import run_nightly
+from tests.contracts.conftest import contracts_nightly
 from tests.factories.contracts import (
     AvailabilityRecordFactory,
     ContractFactory,
@@ -59,11 +59,11 @@ def test_c3_notice_on_deadline_ends_contract_at_term_without_renewal(db):
     EquipmentFactory(contract=contract, ownership=EquipmentOwnership.OWNED)
     services.termination_record(actor=None, contract=contract, kind=TerminationKind.AT_TERM,
                                 letter_sent_on=D(2027, 9, 30), requested_by="provider")
-    run_nightly(today=D(2027, 12, 31))
+    contracts_nightly(D(2027, 12, 31))
     contract.refresh_from_db()
     assert contract.status == ContractStatus.ACTIVE
     assert contract.current_period_end == D(2027, 12, 31)  # not renewed
-    run_nightly(today=D(2028, 1, 1))
+    contracts_nightly(D(2028, 1, 1))
     contract.refresh_from_db()
     assert contract.status == ContractStatus.ENDED
     assert contract.end_date == D(2027, 12, 31)
@@ -78,10 +78,10 @@ def test_c3_late_notice_renews_once_then_ends(db):
     contract = make_contract()
     services.termination_record(actor=None, contract=contract, kind=TerminationKind.AT_TERM,
                                 letter_sent_on=D(2027, 10, 1))
-    run_nightly(today=D(2027, 12, 31))
+    contracts_nightly(D(2027, 12, 31))
     contract.refresh_from_db()
     assert (contract.current_period_start, contract.current_period_end) == (D(2028, 1, 1), D(2028, 12, 31))
-    run_nightly(today=D(2029, 1, 1))
+    contracts_nightly(D(2029, 1, 1))
     contract.refresh_from_db()
     assert (contract.status, contract.end_date) == (ContractStatus.ENDED, D(2028, 12, 31))
 
@@ -124,11 +124,11 @@ def test_c4_recorded_then_closed_by_nightly_job(db):
     t = services.termination_record(actor=None, contract=contract, kind=TerminationKind.EARLY_CLIENT,
                                     letter_sent_on=D(2027, 3, 15))
     assert t.amount_due == Decimal("2070.00") and t.status == TerminationStatus.RECORDED
-    run_nightly(today=D(2027, 3, 15))
+    contracts_nightly(D(2027, 3, 15))
     contract.refresh_from_db()
     assert contract.status == ContractStatus.ACTIVE  # 15 March is still a contract day
-    run_nightly(today=D(2027, 3, 16))
-    run_nightly(today=D(2027, 3, 16))
+    contracts_nightly(D(2027, 3, 16))
+    contracts_nightly(D(2027, 3, 16))
     contract.refresh_from_db()
     t.refresh_from_db()
     assert (contract.status, contract.end_date, t.status) == (
@@ -184,7 +184,7 @@ def test_one_pending_termination_and_withdrawal(db):
                                     letter_sent_on=D(2027, 6, 2))
     services.termination_withdraw(actor=None, termination=t)
     assert t.status == TerminationStatus.WITHDRAWN
-    run_nightly(today=D(2027, 12, 31))
+    contracts_nightly(D(2027, 12, 31))
     contract.refresh_from_db()
     assert contract.current_period_end == D(2028, 12, 31)  # withdrawn: renewed (C2)
 
