@@ -1,26 +1,164 @@
-from django.contrib.auth import views as auth_views
-from django.shortcuts import render
-from django.urls import reverse_lazy
+"""Portal pages of the account itself: login, invitation, dashboard, the company's users.
 
-from contracts.selectors import active_contracts_for_client
-from portal.access import portal_view
+Every view is wrapped by :func:`portal.access.portal_view` and reads through
+selectors scoped by ``request.client``.
+"""
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contracts import selectors as contract_selectors
+from contracts.models import Contact
+from core.dates import business_today
+from portal import dashboard as dashboard_data
+from portal import services
+from portal.access import ADMIN, portal_view
+from portal.exceptions import PortalError
+from portal.forms import InviteForm, PortalAuthenticationForm, PortalPasswordResetForm
+
+PREVIOUS_LOGIN_KEY = "portal_previous_login"
 
 
 class PortalLoginView(auth_views.LoginView):
     template_name = "portal/login.html"
-    redirect_authenticated_user = True
+    authentication_form = PortalAuthenticationForm
+
+    def dispatch(self, request, *args, **kwargs):
+        # Only a portal contact is sent on to the dashboard; a staff session sees the form
+        # (sending it to the dashboard would bounce it back here forever).
+        self.redirect_authenticated_user = contract_selectors.contact_for_user(request.user) is not None
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        previous = form.get_user().last_login  # login() overwrites it with now
+        response = super().form_valid(form)
+        self.request.session[PREVIOUS_LOGIN_KEY] = previous.isoformat() if previous else ""
+        return response
+
+
+def previous_login(request) -> datetime.datetime | None:
+    """The login before this session's (what "last login" means to the person reading it)."""
+    value = request.session.get(PREVIOUS_LOGIN_KEY)
+    if value is None:  # session opened without the portal form (tests' force_login)
+        return request.user.last_login
+    return parse_datetime(value) if value else None
 
 
 @portal_view()
 def dashboard(request):
-    context = {
-        "contracts": active_contracts_for_client(request.client),
-    }
+    today = business_today()
+    context = dashboard_data.dashboard_context(request, today=today, now=timezone.now())
+    context["previous_login"] = previous_login(request)
+    context["first_login"] = request.session.get(PREVIOUS_LOGIN_KEY) == ""
     return render(request, "portal/dashboard.html", context)
 
 
+# --- The company's portal users (company administrator only) -------------------------------------
+
+
+def _company_contact(request, contact_id: int) -> Contact:
+    try:
+        return contract_selectors.contacts_for_client(request.client).get(pk=contact_id)
+    except Contact.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@portal_view(ADMIN)
+def users(request):
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.portal_user_invite(
+                actor=request.user,
+                admin=request.contact,
+                base_url=request.build_absolute_uri("/"),
+                **form.cleaned_data,
+            )
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, _("Invitation envoyée à %(email)s : le lien est valable 3 jours.") % {"email": contact.email}
+            )
+            return redirect("portal:users")
+    context = {"contacts": contract_selectors.contacts_for_client(request.client), "form": form}
+    return render(request, "portal/users.html", context, status=400 if form.errors else 200)
+
+
+def _user_action(request, contact_id: int, action, done_message: str):
+    contact = _company_contact(request, contact_id)
+    try:
+        action(actor=request.user, admin=request.contact, contact=contact)
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done_message % {"name": contact.full_name})
+    return redirect("portal:users")
+
+
+@require_POST
+@portal_view(ADMIN)
+def user_disable(request, contact_id: int):
+    return _user_action(
+        request,
+        contact_id,
+        lambda **kw: services.portal_user_disable(now=timezone.now(), **kw),
+        _("L'accès de %(name)s est désactivé."),
+    )
+
+
+@require_POST
+@portal_view(ADMIN)
+def user_enable(request, contact_id: int):
+    return _user_action(
+        request,
+        contact_id,
+        lambda **kw: services.portal_user_enable(now=timezone.now(), **kw),
+        _("L'accès de %(name)s est réactivé."),
+    )
+
+
+@require_POST
+@portal_view(ADMIN)
+def user_reinvite(request, contact_id: int):
+    return _user_action(
+        request,
+        contact_id,
+        lambda **kw: services.portal_user_reinvite(base_url=request.build_absolute_uri("/"), **kw),
+        _("Une nouvelle invitation a été envoyée à %(name)s."),
+    )
+
+
+# --- Invitation and password reset (anonymous) -----------------------------------------------------
+
+
+class InvitationAcceptView(auth_views.PasswordResetConfirmView):
+    """The one-time invitation link: choose a password, then land signed in on the dashboard."""
+
+    template_name = "portal/invitation_accept.html"
+    post_reset_login = True
+    success_url = reverse_lazy("portal:dashboard")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        self.request.session[PREVIOUS_LOGIN_KEY] = ""
+        messages.success(self.request, _("Bienvenue ! Votre mot de passe est enregistré."))
+        return response
+
+
+invitation_accept = InvitationAcceptView.as_view()
+
 password_reset = auth_views.PasswordResetView.as_view(
     template_name="portal/password_reset.html",
+    form_class=PortalPasswordResetForm,
     email_template_name="portal/email/password_reset.txt",
     subject_template_name="portal/email/password_reset_subject.txt",
     success_url=reverse_lazy("portal:password_reset_done"),

@@ -3,6 +3,7 @@ import pytest
 
 from contracts import services
 from contracts.exceptions import ContractError
+from core.models import OutboundEmail
 from tests.factories.contracts import ContactFactory, ContractFactory
 from tests.factories.core import TEST_PASSWORD
 
@@ -54,8 +55,11 @@ def test_one_login_belongs_to_exactly_one_client(client_a, client_b):
         services.contact_enable_portal(actor=None, contact=other, password="x-long-password-1")
 
 
-def test_password_reset_sends_a_link(client, portal_user, mailoutbox):
-    response = client.post("/portal/mot-de-passe/", {"email": portal_user.email})
+def test_password_reset_sends_a_link_through_the_mail_queue(client, portal_user, mailoutbox, run_on_commit):
+    with run_on_commit():
+        response = client.post("/portal/mot-de-passe/", {"email": portal_user.email})
     assert response.status_code == 302
+    [email] = OutboundEmail.objects.all()
+    assert email.to == [portal_user.email]
     assert len(mailoutbox) == 1
     assert "/portal/mot-de-passe/" in mailoutbox[0].body

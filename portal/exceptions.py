@@ -1,0 +1,5 @@
+from core.exceptions import DomainError
+
+
+class PortalError(DomainError):
+    """A portal rule refused the operation (managing the company's portal users)."""
