@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "core",
     "contracts",
     "billing",
+    "payments",
     "interventions",
     "backups",
     "hosting",

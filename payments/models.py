@@ -1,0 +1,1 @@
+"""SEPA mandates and batches, payments, bank rejections, dunning (built by the payments issue)."""
