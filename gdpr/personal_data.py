@@ -13,7 +13,7 @@
   column of every model for the person's identifiers; anonymisation replaces
   them.
 - Legal records (L2): invoices and accounting records are kept intact 10 years.
-  The whole ``billing`` app is a legal record by default; a model may also say
+  The whole ``billing`` and ``payments`` apps are legal records by default; a model may also say
   ``GDPR_LEGAL_HOLD = "reason"`` or be registered with :func:`register_legal_hold`.
   Audit entries about a legal record are part of it and kept too.
 """
@@ -33,7 +33,8 @@ from django.db.models import Q
 ANONYMISED = "[anonymisé]"
 L2_REASON = "L2 : factures et pièces comptables conservées 10 ans (Code de commerce L123-22)"
 
-_LEGAL_HOLD_APPS: dict[str, str] = {"billing": L2_REASON}
+# Billing (invoices, credit notes, quotes) and payments (collections, SEPA, dunning) are accounting records.
+_LEGAL_HOLD_APPS: dict[str, str] = {"billing": L2_REASON, "payments": L2_REASON}
 _LEGAL_HOLD_MODELS: dict[str, str] = {}
 _PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "gdpr.datasubjectrequest": ("requester_name", "requester_email", "requester_phone"),
@@ -244,8 +245,8 @@ def _replace(value, pattern: re.Pattern, replacement):
     return value
 
 
-def scrub(terms: list[str], *, email_replacement: str) -> dict[str, int]:
-    """Replace every mention of ``terms`` outside legal records; returns rows changed per model.
+def scrub(terms: list[str], *, email_replacement: str) -> dict[str, list]:
+    """Replace every mention of ``terms`` outside legal records; returns the changed pks per model.
 
     E-mail addresses become ``email_replacement`` (still a syntactically valid
     address); any other identifier becomes ``[anonymisé]``.
@@ -258,7 +259,7 @@ def scrub(terms: list[str], *, email_replacement: str) -> dict[str, int]:
     def replacement(match):
         return email_replacement if "@" in match.group(0) else ANONYMISED
 
-    changed: dict[str, int] = {}
+    changed: dict[str, list] = {}
     for hit in locate(terms):
         if hit.legal_hold:
             continue
@@ -275,7 +276,7 @@ def scrub(terms: list[str], *, email_replacement: str) -> dict[str, int]:
             updates[f.attname] = new
         if updates:
             model._base_manager.filter(pk=hit.pk).update(**updates)
-            changed[hit.model] = changed.get(hit.model, 0) + 1
+            changed.setdefault(hit.model, []).append(hit.pk)
     return changed
 
 

@@ -199,6 +199,10 @@ def contact_export(*, actor, contact: Contact, now: datetime.datetime) -> dict:
         }
         for a in _audit_about(contact)
     ]
+    mentions = [
+        {"model": h.model, "id": jsonable(h.pk), "fields": h.fields, "kept_by_law": h.legal_hold or ""}
+        for h in personal_data.locate(personal_data.identifiers(contact))
+    ]
     provider = documents.provider_or_none()
     export = {
         "format": "mis-backoffice/personal-data-export/1",
@@ -212,6 +216,7 @@ def contact_export(*, actor, contact: Contact, now: datetime.datetime) -> dict:
         "emails": emails,
         "audit": audit,
         "legal_records": kept,
+        "mentions": mentions,
     }
     # D2: every access to a person's export is written to the audit log.
     audit_record(actor=actor, obj=contact, action="gdpr.contact.exported", changes={"at": jsonable(now)})
@@ -275,13 +280,13 @@ def contact_anonymise(
         return existing
     terms = personal_data.identifiers(contact, extra=_historical_identifiers(contact))
     anon_email = f"anonyme-{contact.pk}@anonymise.invalid"
-    summary: dict[str, int] = {}
-    kept: dict[str, int] = {}
+    touched: dict[str, set] = {}
+    kept: dict[str, set] = {}
 
     # 1. Rows pointing to the person: declared personal fields replaced, legal records kept.
     for relation, rows in personal_data.related_rows(contact):
         if relation.legal_hold:
-            kept[relation.label] = kept.get(relation.label, 0) + len(rows)
+            kept.setdefault(relation.label, set()).update(r.pk for r in rows)
             continue
         names = personal_data.personal_fields(relation.model)
         if names:
@@ -290,7 +295,7 @@ def contact_anonymise(
                 f = relation.model._meta.get_field(name)
                 values[f.attname] = personal_data.anonymised_value(f, pk=contact.pk)
             relation.model._base_manager.filter(pk__in=[r.pk for r in rows]).update(**values)
-        summary[relation.label] = summary.get(relation.label, 0) + len(rows)
+        touched.setdefault(relation.label, set()).update(r.pk for r in rows)
 
     # 2. The portal login: closed, no name, no address.
     if contact.user_id:
@@ -302,7 +307,7 @@ def contact_anonymise(
         user.is_active = False
         user.set_unusable_password()
         user.save()
-        summary[get_user_model()._meta.label] = 1
+        touched.setdefault(get_user_model()._meta.label, set()).add(user.pk)
 
     # 3. The contact itself.
     Contact.objects.filter(pk=contact.pk).update(
@@ -317,7 +322,7 @@ def contact_anonymise(
         is_active=False,
         updated_at=now,
     )
-    summary[Contact._meta.label] = 1
+    touched.setdefault(Contact._meta.label, set()).add(contact.pk)
 
     # 4. Audit entries about the person: values of its personal fields blanked.
     personal = {"last_name", "first_name", "email", "phone", "job_title"}
@@ -329,15 +334,18 @@ def contact_anonymise(
             for k, v in entry.changes.items()
         }
         AuditLogEntry.objects.filter(pk=entry.pk).update(changes=changes, object_repr=personal_data.ANONYMISED)
-        summary[AuditLogEntry._meta.label] = summary.get(AuditLogEntry._meta.label, 0) + 1
+        touched.setdefault(AuditLogEntry._meta.label, set()).add(entry.pk)
 
     # 5. Every remaining mention, anywhere but the legal records.
-    for label, count in personal_data.scrub(terms, email_replacement=anon_email).items():
-        summary[label] = summary.get(label, 0) + count
+    for label, pks in personal_data.scrub(terms, email_replacement=anon_email).items():
+        touched.setdefault(label, set()).update(pks)
     for hit in personal_data.locate(terms):
         if hit.legal_hold:
-            kept[hit.model] = kept.get(hit.model, 0) + 1
+            kept.setdefault(hit.model, set()).add(hit.pk)
+    summary = {label: len(pks) for label, pks in sorted(touched.items())}
+    kept = {label: len(pks) for label, pks in sorted(kept.items())}
 
+    contact.refresh_from_db()  # the in-memory names must not reach the audit entry below
     proof = Anonymisation(
         contact=contact,
         done_at=now,
