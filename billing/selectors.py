@@ -82,3 +82,46 @@ def sales_journal(*, start: datetime.date, end: datetime.date) -> QuerySet[Invoi
         .filter(issue_date__range=(start, end))
         .order_by("issue_date", "series", "sequence")
     )
+
+
+# --- Client portal (added for the portal): reads scoped by one client ------------------------------
+
+
+def unpaid_invoices_for_client(client) -> QuerySet[Invoice]:
+    """Issued invoices of ``client`` with something left to pay, the earliest due first."""
+    return (
+        Invoice.objects.filter(
+            client=client,
+            document_type=DocumentType.INVOICE,
+            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID],
+        )
+        .order_by("due_date", "sequence")
+    )
+
+
+def client_statement(client, *, today: datetime.date) -> dict:
+    """The statement of account (relevé de compte): every issued invoice and credit note, oldest first.
+
+    Each row carries its amount TTC, what was paid (refunded, for a credit note)
+    and what is left; the totals are the sums of those columns, and ``overdue``
+    is what is left on documents past their due date on ``today``. One query.
+    """
+    rows = list(
+        Invoice.objects.filter(client=client)
+        .exclude(status=InvoiceStatus.DRAFT)
+        .select_related("credited_invoice")
+        .order_by("issue_date", "series", "sequence")
+    )
+    running = ZERO
+    for row in rows:
+        running += row.balance
+        row.running_balance = money(running)
+    return {
+        "rows": rows,
+        "total_ttc": money(sum((r.total_ttc for r in rows), ZERO)),
+        "total_paid": money(sum((r.amount_paid for r in rows), ZERO)),
+        "balance": money(running),
+        "overdue": money(
+            sum((r.balance for r in rows if r.balance > 0 and r.due_date and r.due_date < today), ZERO)
+        ),
+    }

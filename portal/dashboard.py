@@ -1,15 +1,31 @@
-"""What the dashboard shows, by role, gathered from the apps' client-scoped selectors."""
+"""What the dashboard shows, by role, gathered from the apps' client-scoped selectors.
+
+Everyone: the running contracts (term, notice deadline) and the notices (services suspended under
+CGV C10/B3 d, planned hosting maintenance H2). Billing: the invoices left to pay and the next direct
+debit. Technical: the open tickets with their intervention deadline (CGV S2).
+"""
 import datetime
 
+from billing import selectors as billing_selectors
 from contracts import selectors as contract_selectors
+from hosting import selectors as hosting_selectors
+
+LIST_LIMIT = 10
 
 
 def dashboard_context(request, *, today: datetime.date, now: datetime.datetime) -> dict:
-    client = request.client
+    client, can = request.client, request.portal_can
     context = {
         "today": today,
-        # Everyone sees the running contracts' term and notice deadline, and the notices.
         "contracts": contract_selectors.active_contracts_for_client(client),
         "suspensions": contract_selectors.open_suspensions_for_client(client),
+        "maintenance_windows": list(hosting_selectors.maintenance_for_client(client, now=now)[:LIST_LIMIT]),
+        "billing_enabled": can.billing,
+        "tickets_enabled": False,
     }
+    if can.billing:
+        unpaid = list(billing_selectors.unpaid_invoices_for_client(client)[:LIST_LIMIT])
+        context["unpaid_invoices"] = unpaid
+        upcoming = [inv for inv in unpaid if inv.collection_date and inv.collection_date >= today]
+        context["next_collection"] = min(upcoming, key=lambda inv: inv.collection_date) if upcoming else None
     return context

@@ -49,3 +49,30 @@ class PortalPasswordResetForm(PasswordResetForm):
         subject = "".join(render_to_string(subject_template_name, context).splitlines())
         body = render_to_string(email_template_name, context)
         email_queue(to=to_email, subject=subject, body=body)
+
+
+class InvoiceFilterForm(forms.Form):
+    """The invoice list's filters (GET)."""
+
+    year = forms.TypedChoiceField(label=_("Année"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("État"), required=False)
+
+    def __init__(self, *args, years: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        from billing.choices import InvoiceStatus
+
+        self.fields["year"].choices = [("", _("Toutes"))] + [(y, str(y)) for y in years]
+        self.fields["status"].choices = [("", _("Tous"))] + [
+            (value, label) for value, label in InvoiceStatus.choices if value != InvoiceStatus.DRAFT
+        ]
+
+
+class QuoteSignForm(forms.Form):
+    """The confirmation step of the electronic signature (CGV B5)."""
+
+    accept = forms.BooleanField(
+        label=_("J'ai lu ce devis et je l'accepte. Je sais qu'une fois signé, il vaut bon de commande (CGV B5)."),
+        required=True,
+        error_messages={"required": _("Cochez la case pour confirmer votre accord.")},
+    )
+    pdf_sha256 = forms.CharField(widget=forms.HiddenInput, required=False)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import views, views_backups, views_contracts, views_hosting
+from portal import views, views_backups, views_contracts, views_hosting, views_invoices
 
 app_name = "portal"
 
@@ -26,6 +26,15 @@ urlpatterns = [
         name="contract_document",
     ),
     path("equipements/", views_contracts.equipment_list, name="equipment"),
+    path("factures/", views_invoices.invoice_list, name="invoices"),
+    path("factures/<int:invoice_id>/", views_invoices.invoice_detail, name="invoice_detail"),
+    path("factures/<int:invoice_id>/pdf/", views_invoices.invoice_pdf, name="invoice_pdf"),
+    path("releve-de-compte/", views_invoices.statement, name="statement"),
+    path("devis/", views_invoices.quote_list, name="quotes"),
+    path("devis/<int:quote_id>/", views_invoices.quote_detail, name="quote_detail"),
+    path("devis/<int:quote_id>/pdf/", views_invoices.quote_pdf, name="quote_pdf"),
+    path("devis/<int:quote_id>/signer/", views_invoices.quote_sign, name="quote_sign"),
+    path("devis/<int:quote_id>/exemplaire-signe/", views_invoices.quote_signed_copy, name="quote_signed_copy"),
     path("hebergement/", views_hosting.hosting_overview, name="hosting"),
     path("hebergement/services/<int:pk>/boites/", views_hosting.hosting_change_request, name="hosting_change_request"),
     path("sauvegardes/", views_backups.backups_overview, name="backups"),

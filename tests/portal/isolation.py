@@ -61,13 +61,51 @@ def _backup_device(client: Client) -> dict:
     return {"pk": DeviceFactory(subscription=subscription, client=client).pk}
 
 
+def _invoice(client: Client) -> int:
+    from core.models import ProviderProfile
+    from tests.factories.core import ProviderProfileFactory
+    from tests.portal.builders import issue_invoice
+
+    if not ProviderProfile.objects.exists():
+        ProviderProfileFactory()
+    return issue_invoice(client).pk
+
+
+def _quote(client: Client) -> int:
+    from core.models import ProviderProfile
+    from tests.factories.core import ProviderProfileFactory
+    from tests.portal.builders import send_quote
+
+    if not ProviderProfile.objects.exists():
+        ProviderProfileFactory()
+    return send_quote(client, valid_until=datetime.date(2099, 12, 31)).pk
+
+
 KWARG_BUILDERS: dict[str, Callable[[Client], object]] = {
+    "invoice_id": _invoice,
+    "quote_id": _quote,
     "contract_id": lambda client: _contract(client).pk,
     "contact_id": _contact,
     "equipment_id": lambda client: EquipmentFactory(contract=_contract(client)).pk,
 }
 
+def _signed_quote(client: Client) -> dict:
+    from django.utils import timezone
+
+    from billing import pdf, services
+    from billing.models import Quote
+
+    quote = Quote.objects.get(pk=_quote(client))
+    pdf.quote_render_and_store(quote.pk)
+    quote.refresh_from_db()
+    signer = ContactFactory(client=client, portal_role=ContactRole.BILLING)
+    services.quote_sign_electronically(quote=quote, signer_contact=signer, ip="192.0.2.10", user_agent="pytest",
+                                       now=timezone.now())
+    return {"quote_id": quote.pk}
+
+
 URL_BUILDERS: dict[str, Callable[[Client], dict]] = {
+    "quote_signed_copy": _signed_quote,
     "contract_document": _contract_document,
     "hosting_change_request": _hosting_mail_service,
     "backup_device": _backup_device,
