@@ -57,10 +57,9 @@ def parse_pem(data: bytes | str) -> ParsedCertificate:
     except ValueError as exc:
         raise HostingError(
             _(
-                "Fichier de certificat illisible : un fichier PEM commençant par "
-                "« -----BEGIN CERTIFICATE----- » est attendu (%(error)s)."
+                "Fichier de certificat illisible : un fichier PEM (.pem, .crt) commençant par "
+                "« -----BEGIN CERTIFICATE----- » est attendu, pas un fichier .pfx ou .der."
             )
-            % {"error": str(exc)[:120]}
         ) from exc
     cert = certs[0]
     try:

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from hosting.choices import (
@@ -148,7 +149,8 @@ class HostingService(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} — {self.domain.name}" if self.domain_id else self.get_kind_display()
+        label = capfirst(self.get_kind_display())
+        return f"{label} — {self.domain.name}" if self.domain_id else label
 
     @property
     def contract_line_source(self) -> str:
@@ -200,10 +202,13 @@ class Mailbox(models.Model):
     def alias_list(self) -> list[str]:
         return [a.strip().lower() for a in self.aliases.splitlines() if a.strip()]
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
         self.local_part = (self.local_part or "").strip().lower()
+        self.aliases = "\n".join(self.alias_list)
+        super().clean_fields(exclude=exclude)
+
+    def clean(self):
         aliases = self.alias_list
-        self.aliases = "\n".join(aliases)
         if not aliases:
             return
         if self.service_id and self.service.kind != ServiceKind.IMAP:

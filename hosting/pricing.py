@@ -6,6 +6,7 @@ passed in, so the arithmetic is testable without a database.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from core.money import money
@@ -51,8 +52,8 @@ def line_description(*, kind: str, pricing_mode: str, domain: str, mailboxes: in
     label = ServiceKind(kind).label
     if kind == ServiceKind.EXCHANGE and pricing_mode == PricingMode.PACK:
         return _("%(label)s — %(domain)s — packs de 5 boîtes aux lettres (%(n)s boîtes)") % {
-            "label": label.capitalize(),
+            "label": capfirst(label),
             "domain": domain,
             "n": mailboxes,
         }
-    return _("%(label)s — %(domain)s — boîtes aux lettres") % {"label": label.capitalize(), "domain": domain}
+    return _("%(label)s — %(domain)s — boîtes aux lettres") % {"label": capfirst(label), "domain": domain}

@@ -313,7 +313,7 @@ def _amend_contract(
         line.full_clean()
         line.save(update_fields=["valid_until"])
     if ongoing:
-        changes["ended_lines"] = {ln.pk: end for ln in ongoing}
+        changes["ended_lines"] = {str(ln.pk): end.isoformat() for ln in ongoing}
     new_line = None
     if spec is not None:
         position = contract.lines.aggregate(m=Max("position"))["m"] or 0
