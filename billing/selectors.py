@@ -38,13 +38,32 @@ def pending_charges(client=None) -> QuerySet[Charge]:
     return qs.filter(client=client) if client is not None else qs
 
 
+_MANDATE_REFERENCE_PROVIDERS = []
+
+
+def mandate_reference_provider_register(provider) -> None:
+    """Let the app holding the SEPA mandates (payments) answer :func:`mandate_reference_map`.
+
+    Billing never imports payments: payments registers ``provider(client_ids) -> {client_id: RUM}``
+    in its ``AppConfig.ready()``.
+    """
+    if provider not in _MANDATE_REFERENCE_PROVIDERS:
+        _MANDATE_REFERENCE_PROVIDERS.append(provider)
+
+
 def mandate_reference_map(client_ids) -> dict[int, str]:
     """The SEPA mandate reference (RUM) to print on each client's direct-debit invoices (L5).
 
-    Billing has no mandate yet: the payments work replaces this body with a
-    query on its mandates (one query for all ``client_ids``). Empty = not printed.
+    Asks the registered providers (the payments app's mandates), one query for
+    all ``client_ids``; without a provider, none is printed.
     """
-    return {}
+    client_ids = list(client_ids)
+    references: dict[int, str] = {}
+    if not client_ids:
+        return references
+    for provider in _MANDATE_REFERENCE_PROVIDERS:
+        references.update(provider(client_ids))
+    return references
 
 
 def contract_first_year_paid(contract) -> Decimal:
