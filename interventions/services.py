@@ -98,6 +98,11 @@ def suspension_notice(contract) -> str:
     ) % {"ref": contract.reference, "since": since, "reason": reason}
 
 
+def ticket_check_allowed(*, client, contract, severity: int) -> None:
+    """Raise when a ticket may not be opened (C10/B3 suspension); forms call it to show the reason."""
+    _refuse_if_suspended(contract or current_contract(client), urgent=int(severity) == Severity.BLOCKING)
+
+
 def _refuse_if_suspended(contract, *, urgent: bool) -> None:
     """C10/B3: a suspended contract gets urgent work only; everything else is refused with the reason."""
     if contract is not None and contract.status == ContractStatus.SUSPENDED and not urgent:
