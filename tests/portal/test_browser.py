@@ -1,0 +1,88 @@
+"""Real-browser scenarios of the portal (Playwright + Debian's Chromium, against live_server).
+
+Who is who: Paul is the company administrator of "Boulangerie Lemoine" (sees every page). Each
+scenario saves full-page screenshots of the pages it visits under var/screenshots/.
+"""
+import datetime
+import hashlib
+from decimal import Decimal
+
+import pytest
+
+from billing.choices import QuoteStatus
+from billing.models import Quote
+from contracts.choices import ContactRole
+from tests.factories.contracts import ClientFactory, ContactFactory, ContractFactory, ContractLineFactory
+from tests.factories.core import TEST_PASSWORD, ProviderProfileFactory
+from tests.portal.browser import log_in, shoot
+from tests.portal.builders import issue_invoice, send_quote
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def paul():
+    ProviderProfileFactory()
+    client = ClientFactory(name="Boulangerie Lemoine")
+    contact = ContactFactory(client=client, first_name="Paul", last_name="Lemoine", portal_role=ContactRole.ADMIN,
+                             email="paul@boulangerie-lemoine.fr", with_login=True)
+    contract = ContractFactory(client=client, reference="CT-2025-0001", signature_date=datetime.date(2025, 3, 15))
+    ContractLineFactory(contract=contract, description="Maintenance poste de travail", quantity=Decimal("4"),
+                        unit_price=Decimal("35.00"))
+    return contact
+
+
+def test_log_in_and_see_the_dashboard(page, live_server, paul):
+    page.goto(f"{live_server.url}/portal/connexion/")
+    shoot(page, "login")
+    log_in(page, live_server.url, paul.user.username, TEST_PASSWORD)
+    assert page.get_by_role("heading", level=1).inner_text() == "Bonjour, Boulangerie Lemoine"
+    assert page.get_by_role("link", name="CT-2025-0001").is_visible()
+    assert page.locator('nav a[aria-current="page"]').inner_text() == "Tableau de bord"
+    shoot(page, "dashboard")
+    page.get_by_role("link", name="CT-2025-0001").click()
+    assert "31/12/2026" in page.content() and "30/09/2026" in page.content()  # C1 term, C3 deadline
+    shoot(page, "contract_detail")
+
+
+def test_download_an_invoice_pdf_byte_identical_to_the_stored_one(page, live_server, paul):
+    invoice = issue_invoice(paul.client, unit_price="240.00")  # committed: the PDF is rendered and stored
+    invoice.refresh_from_db()
+    stored = invoice.pdf.read()
+    assert stored.startswith(b"%PDF")
+    log_in(page, live_server.url, paul.user.username, TEST_PASSWORD)
+    page.get_by_role("link", name="Factures", exact=True).click()
+    assert "288,00" in page.content()  # 240,00 HT + 20 % VAT
+    shoot(page, "invoices")
+    page.get_by_role("link", name=invoice.number, exact=True).click()
+    shoot(page, "invoice_detail")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Télécharger le PDF (Factur-X)").click()
+    download = info.value
+    assert download.suggested_filename == f"{invoice.number}.pdf"
+    with open(download.path(), "rb") as fh:
+        downloaded = fh.read()
+    assert hashlib.sha256(downloaded).hexdigest() == hashlib.sha256(stored).hexdigest() == invoice.pdf_sha256
+    page.goto(f"{live_server.url}/portal/releve-de-compte/")
+    shoot(page, "statement")
+
+
+def test_sign_a_quote(page, live_server, paul):
+    quote = send_quote(paul.client, valid_until=datetime.date(2099, 12, 31))  # PDF rendered at commit
+    log_in(page, live_server.url, paul.user.username, TEST_PASSWORD)
+    page.get_by_role("link", name="Devis", exact=True).click()
+    shoot(page, "quotes")
+    page.get_by_role("link", name=quote.number, exact=True).click()
+    shoot(page, "quote_detail")
+    page.get_by_role("link", name="Signer ce devis").click()
+    shoot(page, "quote_sign")
+    page.get_by_role("button", name="Signer le devis").click()  # without the box: refused
+    assert page.get_by_text("Cochez la case pour confirmer votre accord.").is_visible()
+    page.get_by_label("J'ai lu ce devis et je l'accepte", exact=False).check()
+    page.get_by_role("button", name="Signer le devis").click()
+    page.get_by_role("heading", name="Commande confirmée").wait_for()
+    shoot(page, "quote_signed")
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.ORDERED and quote.signer_contact_id == paul.pk
+    assert quote.signer_ip == "127.0.0.1" and "Chrome" in quote.signer_user_agent
+    assert Quote.objects.get(pk=quote.pk).signed_copy  # rendered after commit, visible at once
