@@ -105,14 +105,15 @@ class TicketAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["title", "client__name", "description"]
     list_select_related = ["client", "contract", "assignee"]
     date_hierarchy = "opened_at"
-    raw_id_fields = ["client", "contract", "site", "equipment", "contact"]
+    raw_id_fields = ["client", "contract", "site", "equipment", "contact", "quote"]
     readonly_fields = ["contract_notice", "coverage", "opened_at", "sla_hours", "deadline_at", "risk_at", "sla_state",
                        "paused_since", "responded_at", "resolved_at", "created_by"]
     inlines = [TicketCommentInline, TicketPauseInline, InterventionInline]
     actions = ["wait_on_client", "resume", "resolve"]
     fieldsets = [
         (None, {"fields": ["contract_notice", "client", "contract", "site", "equipment", "contact", "channel",
-                           "category", "coverage", "severity", "title", "description", "status", "assignee"]}),
+                           "category", "coverage", "quote", "severity", "title", "description", "status",
+                           "assignee"]}),
         (_("Délai d'intervention (CGV S2)"), {"fields": ["opened_at", "sla_hours", "risk_at", "deadline_at",
                                                          "sla_state", "paused_since", "responded_at", "resolved_at",
                                                          "created_by"]}),
@@ -239,7 +240,7 @@ class InterventionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["client__name", "report"]
     list_select_related = ["client", "technician", "ticket"]
     date_hierarchy = "scheduled_start"
-    raw_id_fields = ["ticket", "client", "contract", "site", "preventive_plan"]
+    raw_id_fields = ["ticket", "client", "contract", "site", "preventive_plan", "quote"]
     readonly_fields = ["started_at", "ended_at", "due_on"]
     inlines = [TimeEntryInline]
     actions = ["start"]
@@ -359,7 +360,7 @@ class VisitReportAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["intervention", "submitted_at", "weakness_found"]
     list_filter = ["weakness_found"]
     list_select_related = ["intervention", "intervention__client"]
-    raw_id_fields = ["intervention"]
+    raw_id_fields = ["intervention", "extra_coverage_quote"]
 
 
 @admin.register(OutOfHoursRate)
@@ -382,7 +383,7 @@ class RepairRequestAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["client", "requested_at", "due_at", "sla_state", "repaired_at"]
     list_filter = ["sla_state"]
     list_select_related = ["client"]
-    raw_id_fields = ["client", "contract", "equipment", "ticket"]
+    raw_id_fields = ["client", "contract", "equipment", "ticket", "quote"]
     readonly_fields = ["due_at", "risk_at", "sla_state", "repaired_at"]
     actions = ["repaired"]
 

@@ -10,8 +10,8 @@ from interventions.models import RepairRequest, Ticket
 class TicketAdminForm(forms.ModelForm):
     class Meta:
         model = Ticket
-        fields = ["client", "contract", "site", "equipment", "contact", "channel", "category", "severity", "title",
-                  "description", "status", "assignee"]
+        fields = ["client", "contract", "site", "equipment", "contact", "channel", "category", "quote", "severity",
+                  "title", "description", "status", "assignee"]
 
     def clean(self):
         data = super().clean()

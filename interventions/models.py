@@ -79,6 +79,11 @@ class Ticket(models.Model):
     paused_since = models.DateTimeField(_("en attente du client depuis"), null=True, blank=True)
     responded_at = models.DateTimeField(_("intervention commencée le"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("résolu le"), null=True, blank=True)
+    quote = models.ForeignKey(
+        "billing.Quote", on_delete=models.PROTECT, related_name="tickets", null=True, blank=True,
+        verbose_name=_("devis (hors contrat)"),
+        help_text=_("Obligatoire, signé, avant tout travail facturable sur une demande hors contrat (CGV S6)."),
+    )
     created_by = models.ForeignKey(
         USER, on_delete=models.SET_NULL, related_name="+", null=True, blank=True, verbose_name=_("saisi par")
     )
@@ -282,6 +287,10 @@ class Intervention(models.Model):
         _("travail hors contrat"), max_length=20, choices=Category.choices, blank=True,
         help_text=_("Catégorie exclue (CGV S6) du travail réalisé, s'il n'est pas couvert."),
     )
+    quote = models.ForeignKey(
+        "billing.Quote", on_delete=models.PROTECT, null=True, blank=True, related_name="interventions",
+        verbose_name=_("devis"),
+    )
     # CGV S4: remote control only when these hold.
     remote_workstations_reachable = models.BooleanField(_("postes connectés et joignables"), default=False)
     remote_internet_access = models.BooleanField(_("accès Internet disponible"), default=False)
@@ -379,6 +388,10 @@ class VisitReport(models.Model):
     network_performance = models.TextField(_("performances du réseau"), blank=True)
     findings = models.TextField(_("constats"), blank=True)
     weakness_found = models.BooleanField(_("faiblesse particulière constatée"), default=False)
+    extra_coverage_quote = models.ForeignKey(
+        "billing.Quote", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("devis de prise en charge supplémentaire"),
+    )
     submitted_at = models.DateTimeField(_("remis le"), null=True, blank=True)
 
     class Meta:
@@ -404,6 +417,8 @@ class RepairRequest(models.Model):
     description = models.TextField(_("panne"), blank=True)
     due_at = models.DateTimeField(_("devis et réparation dus avant le"))
     risk_at = models.DateTimeField(_("à risque à partir du"))
+    quote = models.ForeignKey("billing.Quote", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name=_("devis"))
     repaired_at = models.DateTimeField(_("réparé le"), null=True, blank=True)
     sla_state = models.CharField(_("délai"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TRACK)
     sla_claim = models.CharField(max_length=32, blank=True, editable=False)

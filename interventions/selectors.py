@@ -70,3 +70,21 @@ def intervention_for_report(pk: int) -> Intervention:
         .prefetch_related("time_entries__technician")
         .get(pk=pk)
     )
+
+
+# --- Client portal (added for the portal): reads scoped by one client ------------------------------
+
+
+def open_tickets_for_client(client) -> QuerySet[Ticket]:
+    """The client's open tickets, the nearest intervention deadline first (the portal dashboard)."""
+    return tickets_for_client(client).filter(status__in=OPEN_STATUSES).order_by("deadline_at", "pk")
+
+
+def intervention_report_for_client(client, pk: int) -> Intervention:
+    """A finished intervention of ``client`` with what its report prints; ``DoesNotExist`` otherwise (a 404)."""
+    return (
+        Intervention.objects.filter(client=client, status=InterventionStatus.DONE)
+        .select_related("client", "contract", "site", "technician", "ticket", "visit_report")
+        .prefetch_related("time_entries__technician")
+        .get(pk=pk)
+    )

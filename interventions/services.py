@@ -121,9 +121,7 @@ def _refuse_unquoted_work(intervention: Intervention) -> None:
     )
     if not needs_quote:
         return
-    if _quote_ordered(getattr(intervention, "quote", None)) or (
-        ticket is not None and _quote_ordered(getattr(ticket, "quote", None))
-    ):
+    if _quote_ordered(intervention.quote) or (ticket is not None and _quote_ordered(ticket.quote)):
         return
     raise InterventionError(
         _(
@@ -639,7 +637,7 @@ def intervention_start(
     not urgent (C10), when work outside the contract has no signed quote (S6), and for remote
     maintenance without its prerequisites (S4)."""
     intervention = Intervention.objects.select_for_update().select_related(
-        "contract", "ticket", "ticket__client").get(pk=intervention.pk)
+        "contract", "ticket", "ticket__client", "ticket__quote", "quote").get(pk=intervention.pk)
     if intervention.status not in (InterventionStatus.PLANNED, InterventionStatus.PROPOSED):
         raise InterventionError(_("Cette intervention n'est pas planifiée."), code="bad_state")
     before = snapshot(intervention)
@@ -756,7 +754,8 @@ def time_entry_add(
     The out-of-hours part is recorded as one charge per rate band, at the rate in
     force on the day the work started, idempotent on the entry.
     """
-    intervention = Intervention.objects.select_related("client", "contract", "ticket").get(pk=intervention.pk)
+    intervention = Intervention.objects.select_related("client", "contract", "ticket", "ticket__quote", "quote").get(
+        pk=intervention.pk)
     urgent = intervention.ticket is not None and intervention.ticket.severity == Severity.BLOCKING
     _refuse_if_suspended(intervention.contract, urgent=urgent)
     _refuse_unquoted_work(intervention)
@@ -931,6 +930,25 @@ def repair_request_open(
     request.save()
     audit_record(actor=actor, obj=request, action="interventions.repair_request.opened", changes=snapshot(request))
     return request
+
+
+@transaction.atomic
+def repair_request_quote(*, request: RepairRequest, actor, lines: list[dict]):
+    """K5: the repair quote (a draft in billing, sent and signed there), linked to the request."""
+    from billing.services import quote_create
+
+    request = RepairRequest.objects.select_for_update().select_related("client", "contract").get(pk=request.pk)
+    if request.quote_id:
+        raise InterventionError(_("Cette demande a déjà un devis."), code="quote_exists")
+    request.quote = quote_create(
+        actor=actor, client=request.client, contract=request.contract, lines=lines,
+        title=_("Réparation du matériel de sauvegarde — demande du %(day)s")
+        % {"day": _fmt(request.requested_at)[:10]},
+    )
+    request.save(update_fields=["quote"])
+    audit_record(actor=actor, obj=request, action="interventions.repair_request.quoted",
+                 changes={"quote": [None, request.quote.pk]})
+    return request.quote
 
 
 @transaction.atomic

@@ -314,3 +314,49 @@ def test_c7_guarantee_missed_3_of_6_months_is_detected(db):
 def test_phone_call_rows(contract):
     log_call(contract, paris(2026, 11, 30, 10), 5)
     assert PhoneCall.objects.count() == 1
+
+
+# --- S6 quotes from billing --------------------------------------------------------------------------
+
+
+def test_s6_work_starts_once_the_quote_is_signed(contract, rates):
+    from billing.models import Quote
+
+    ticket = services.ticket_open(client=contract.client, severity=2, category=Category.SOFTWARE_BY_OTHERS,
+                                  title="Jeu installé par un tiers", channel=Channel.PHONE, actor=None,
+                                  now=paris(2026, 11, 30, 10))
+    quote = services.ticket_quote_start(ticket=ticket, actor=None, lines=[
+        {"description": "Désinstallation et nettoyage", "quantity": Decimal("1"), "unit_price": Decimal("65.00")}])
+    assert quote.client == contract.client and quote.total_ht == Decimal("65.00")
+    ticket.refresh_from_db()
+    assert ticket.quote == quote
+    visit = services.intervention_schedule(client=contract.client, ticket=ticket, kind=InterventionKind.ONSITE,
+                                           scheduled_start=paris(2026, 12, 1, 9), actor=None,
+                                           now=paris(2026, 11, 30, 10))
+    with pytest.raises(InterventionError):  # a draft quote is not an order yet (B5)
+        services.intervention_start(intervention=visit, actor=None, now=paris(2026, 12, 1, 9))
+    Quote.objects.filter(pk=quote.pk).update(status="ordered")
+    started = services.intervention_start(intervention=visit, actor=None, now=paris(2026, 12, 1, 9))
+    assert started.status == InterventionStatus.IN_PROGRESS
+
+
+def test_s3_weakness_found_starts_an_extra_coverage_quote(contract):
+    plan = PreventivePlanFactory(contract=contract, next_visit_on=datetime.date(2026, 12, 1))
+    services.preventive_visits_generate(today=datetime.date(2026, 11, 30))
+    report = services.visit_report_submit(
+        intervention=plan.visits.get(), actor=None, now=paris(2026, 12, 1, 11), antivirus_event_logs_checked=True,
+        os_updates_done=True, workstation_health_checked=True, weakness_found=True, findings="Onduleur HS")
+    quote = services.visit_weakness_quote(report=report, actor=None, lines=[
+        {"description": "Contrat de prise en charge onduleur (12 mois)", "unit_price": Decimal("120.00")}])
+    report.refresh_from_db()
+    assert report.extra_coverage_quote == quote and quote.contract == contract
+
+
+def test_k5_repair_quote_is_linked(db):
+    contract = ContractFactory(has_backup=True)
+    request = services.repair_request_open(contract=contract, requested_at=paris(2026, 11, 30, 10), actor=None,
+                                           now=paris(2026, 11, 30, 10))
+    quote = services.repair_request_quote(request=request, actor=None, lines=[
+        {"description": "Disque NAS 4 To", "unit_price": Decimal("180.00")}])
+    request = services.repair_request_done(request=request, actor=None, now=paris(2026, 12, 1, 16))
+    assert request.quote == quote and request.sla_state == SlaState.MET
