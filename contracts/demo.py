@@ -1,10 +1,28 @@
-"""Demo data of contracts: three clients with contacts, sites, portal logins and contracts (idempotent)."""
+"""Demo data of contracts: three clients with contacts, sites, portal logins and contracts of every kind
+(running, revised, suspended, terminated early, ended at term, with a notice pending, draft), signed
+documents, equipment and the 2023–2025 Syntec index history (idempotent)."""
 import datetime
 from decimal import Decimal
+from pathlib import Path
+
+from django.utils import timezone
 
 from contracts import services
-from contracts.choices import BillingFrequency, ContactRole, HolidaySubdivision
-from contracts.models import Client, Contract
+from contracts.choices import (
+    BillingFrequency,
+    ContactRole,
+    ContractDocumentKind,
+    ContractStatus,
+    EquipmentKind,
+    EquipmentOwnership,
+    HolidaySubdivision,
+    SuspensionReason,
+    TerminationKind,
+)
+from contracts.models import Client, Contract, ContractRevision, Equipment
+
+SYNTEC_CSV = Path(__file__).resolve().parent / "data" / "syntec-index.csv"
+D = datetime.date
 
 DEMO_PORTAL_PASSWORD = "demo-client-2026"
 
@@ -61,6 +79,8 @@ CLIENTS = [
 
 
 def load(*, today, stdout):
+    syntec = services.syntec_index_import(actor=None, text=SYNTEC_CSV.read_text())
+    stdout.write(f"Syntec index 2023–2025: {syntec}")
     logins = []
     for spec in CLIENTS:
         spec = dict(spec)
@@ -84,6 +104,94 @@ def load(*, today, stdout):
                 actor=None, client=client, start_date=contract["signature_date"], lines=lines, **contract
             )
             services.contract_activate(actor=None, contract=obj)
+    _lifecycle(today=today, stdout=stdout)
     stdout.write(f"Portal logins (/portal/), password {DEMO_PORTAL_PASSWORD}:")
     for line in logins:
         stdout.write(f"  {line}")
+
+
+# Contracts of every kind on the three demo clients (natural key: reference).
+LIFECYCLE = [
+    dict(client="845123454", reference="CT-2024-0004", signature_date=D(2024, 3, 1),
+         billing_frequency=BillingFrequency.MONTHLY,
+         lines=[dict(description="Maintenance imprimante réseau", quantity=Decimal("2"), unit_price=Decimal("40.00"))],
+         equipment=[dict(kind=EquipmentKind.PRINTER, maker="Brother", model="MFC-L8900CDW",
+                         serial_number="E78451K2N", ownership=EquipmentOwnership.LEASED)],
+         # CGV C4: the client left early; July–December 2025 owed: 6 × 80.00 = 480.00 € HT.
+         termination=dict(kind=TerminationKind.EARLY_CLIENT, letter_sent_on=D(2025, 6, 2),
+                          effective_on=D(2025, 6, 30), letter_tracking_number="1A 190 228 4411 7")),
+    dict(client="834123457", reference="CT-2024-0005", signature_date=D(2024, 5, 20),
+         billing_frequency=BillingFrequency.QUARTERLY, has_backup=True,
+         lines=[dict(description="Maintenance serveur atelier", quantity=Decimal("1"), unit_price=Decimal("120.00")),
+                dict(description="Maintenance poste de travail", quantity=Decimal("3"), unit_price=Decimal("30.00"))],
+         equipment=[dict(kind=EquipmentKind.SERVER, maker="HPE", model="ProLiant ML30 Gen11",
+                         serial_number="CZJ3450ABC", ownership=EquipmentOwnership.LEASED),
+                    dict(kind=EquipmentKind.FIREWALL, maker="Stormshield", model="SN210",
+                         serial_number="SN210A44B1", ownership=EquipmentOwnership.OWNED)],
+         revise=[2025, 2026],
+         suspension=dict(reason=SuspensionReason.UNPAID, letter_sent_on=D(2026, 11, 2),
+                         letter_tracking_number="1A 190 228 5522 9",
+                         details="Factures de septembre et octobre impayées après mise en demeure (B3 d).")),
+    dict(client="790123459", reference="CT-2025-0006", signature_date=D(2025, 9, 1),
+         billing_frequency=BillingFrequency.MONTHLY, has_hosting=True, has_severity1_4h=True,
+         lines=[dict(description="Maintenance parc annexe (3 postes)", quantity=Decimal("3"),
+                     unit_price=Decimal("34.00"))],
+         revise=[2026],
+         # CGV C3: notice at term sent before the 30 September 2026 deadline → ends 31 December 2026.
+         termination=dict(kind=TerminationKind.AT_TERM, letter_sent_on=D(2026, 9, 18),
+                          letter_tracking_number="1A 190 228 6633 1")),
+    dict(client="790123459", reference="CT-2023-0008", signature_date=D(2023, 4, 3),
+         billing_frequency=BillingFrequency.YEARLY,
+         lines=[dict(description="Maintenance ancien serveur", quantity=Decimal("1"), unit_price=Decimal("75.00"))],
+         revise=[2024],
+         # CGV C3 by the provider, ended on 31 December 2024; non-solicitation until 31 December 2026 (C12).
+         termination=dict(kind=TerminationKind.AT_TERM, requested_by="provider", letter_sent_on=D(2024, 6, 28))),
+    dict(client="834123457", reference="CT-2026-0007", signature_date=D(2026, 11, 20), draft=True,
+         billing_frequency=BillingFrequency.MONTHLY,
+         lines=[dict(description="Maintenance poste de travail", quantity=Decimal("2"), unit_price=Decimal("39.00"))]),
+]
+
+DOCUMENTS = [
+    dict(kind=ContractDocumentKind.CGV, title="Conditions générales de vente", version="CGV 2025-01"),
+    dict(kind=ContractDocumentKind.ORDER_FORM, title="Bon de commande signé"),
+]
+
+
+def _lifecycle(*, today, stdout):
+    created = []
+    for spec in LIFECYCLE:
+        spec = dict(spec)
+        if Contract.objects.filter(reference=spec["reference"]).exists():
+            continue
+        client = Client.objects.get(siren=spec.pop("client"))
+        lines, equipment = spec.pop("lines"), spec.pop("equipment", [])
+        termination, suspension = spec.pop("termination", None), spec.pop("suspension", None)
+        revise, draft = spec.pop("revise", []), spec.pop("draft", False)
+        contract = services.contract_create(actor=None, client=client, start_date=spec["signature_date"],
+                                            lines=lines, **spec)
+        for doc in DOCUMENTS:
+            contract.documents.create(signed_on=contract.signature_date, **doc)
+        site = client.sites.first()
+        for item in equipment:
+            Equipment.objects.create(contract=contract, site=site, **item)
+        created.append(contract.reference)
+        if draft:
+            continue
+        services.contract_activate(actor=None, contract=contract)
+        for year in revise:
+            # Catch up the renewals and the 1 January revisions the nightly job would have made.
+            services.contracts_renew_due(today=D(year - 1, 12, 31), contract_ids=[contract.pk])
+            services.contracts_revise(year=year, contract_ids=[contract.pk])
+        ContractRevision.objects.filter(contract=contract).update(letter_sent=True)  # history, already sent
+        if termination:
+            services.termination_record(actor=None, contract=contract, **termination)
+            services.contracts_close_terminated(today=today, contract_ids=[contract.pk])
+        if suspension:
+            services.contract_suspend(actor=None, contract=contract, now=timezone.now(), **suspension)
+    for reference in ("CT-2025-0001", "CT-2024-0002"):
+        contract = Contract.objects.filter(reference=reference, status=ContractStatus.ACTIVE).first()
+        if contract is not None and not contract.documents.exists():
+            for doc in DOCUMENTS:
+                contract.documents.create(signed_on=contract.signature_date, **doc)
+    if created:
+        stdout.write(f"Contracts of every kind: {', '.join(created)}")

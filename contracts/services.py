@@ -380,19 +380,20 @@ def termination_withdraw(*, actor, termination: Termination) -> Termination:
     return termination
 
 
-def contracts_close_terminated(*, today: datetime.date, actor=None) -> dict:
+def contracts_close_terminated(*, today: datetime.date, actor=None, contract_ids: list[int] | None = None) -> dict:
     """Close the contracts whose termination took effect (last day < ``today``); start restitution (C9).
 
     Idempotent: terminations are claimed with ``select_for_update(skip_locked)``
-    and a conditional update on their status.
+    and a conditional update on their status. ``contract_ids`` limits it (demo data).
     """
     closed = 0
     with transaction.atomic():
-        due = list(
-            Termination.objects.select_for_update(skip_locked=True)
-            .filter(status=TerminationStatus.RECORDED, effective_on__lt=today)
-            .select_related("contract")
+        due = Termination.objects.select_for_update(skip_locked=True, of=("self", "contract")).filter(
+            status=TerminationStatus.RECORDED, effective_on__lt=today
         )
+        if contract_ids is not None:
+            due = due.filter(contract_id__in=contract_ids)
+        due = list(due.select_related("contract"))
         if not due:
             return {"closed": 0, "equipment_to_return": 0}
         contracts = []
@@ -438,7 +439,7 @@ def equipment_mark_returned(*, actor, equipment: Equipment, returned_on: datetim
 # --- Tacit renewal (CGV C2) -----------------------------------------------------------------------
 
 
-def contracts_renew_due(*, today: datetime.date, actor=None) -> dict:
+def contracts_renew_due(*, today: datetime.date, actor=None, contract_ids: list[int] | None = None) -> dict:
     """CGV C2: on the term date, renew for 1 January – 31 December every running contract not terminated.
 
     Exactly once per period: the UPDATE is conditional on the period end it
@@ -458,6 +459,8 @@ def contracts_renew_due(*, today: datetime.date, actor=None) -> dict:
             .exclude(Exists(ending_here))
             .select_for_update(skip_locked=True)
         )
+        if contract_ids is not None:
+            due = due.filter(pk__in=contract_ids)
         rows = list(due.values_list("pk", "reference", "current_period_end"))
         by_end: dict[datetime.date, list] = {}
         for pk, reference, end in rows:
@@ -726,7 +729,7 @@ def revision_compute(
 REVISION_CHUNK = 1000
 
 
-def contracts_revise(*, year: int, actor=None) -> dict:
+def contracts_revise(*, year: int, actor=None, contract_ids: list[int] | None = None) -> dict:
     """P3: the 1 January revision of every running contract signed before that date, once per year.
 
     Contracts are claimed by chunks with ``select_for_update(skip_locked)``;
@@ -737,10 +740,13 @@ def contracts_revise(*, year: int, actor=None) -> dict:
     revision_date = datetime.date(year, 1, 1)
     indexes = list(SyntecIndex.objects.order_by("published_on", "month"))
     revised, skipped, last_pk = 0, [], 0
+    running = selectors.contracts_running()
+    if contract_ids is not None:
+        running = running.filter(pk__in=contract_ids)
     while True:
         with transaction.atomic():
             chunk = list(
-                selectors.contracts_running()
+                running
                 .filter(signature_date__lt=revision_date, pk__gt=last_pk)
                 .exclude(revisions__year=year)
                 .select_related("syntec_base_index")
