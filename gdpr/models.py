@@ -419,8 +419,8 @@ class Anonymisation(models.Model):
         DataDisposition, on_delete=models.SET_NULL, null=True, blank=True, related_name="anonymisations",
         verbose_name=_("fin de contrat"),
     )
-    summary = models.JSONField(_("lignes modifiées par modèle"), default=dict)
-    kept = models.JSONField(_("conservé (obligation légale)"), default=dict)
+    summary = models.JSONField(_("lignes modifiées par modèle"), default=dict, blank=True)
+    kept = models.JSONField(_("conservé (obligation légale)"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("anonymisation")

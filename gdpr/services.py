@@ -842,7 +842,6 @@ def _disposition_return(*, actor, disposition: DataDisposition, now) -> DataDisp
 
 def _disposition_destroy(*, actor, disposition: DataDisposition, now) -> DataDisposition:
     client = disposition.client
-    recipients = selectors.controller_recipients(client)
     summary: dict[str, int] = {}
     kept: dict[str, int] = {}
     people = 0
@@ -885,8 +884,10 @@ def _disposition_destroy(*, actor, disposition: DataDisposition, now) -> DataDis
     audit_record(
         actor=actor, obj=disposition, action="gdpr.disposition.destroyed", changes=diff(before, snapshot(disposition))
     )
+    # Computed after the anonymisation: the certificate goes to the company's address, not to a
+    # person just erased (who would otherwise stay findable in the e-mail log).
     email_queue(
-        to=recipients,
+        to=selectors.controller_recipients(client),
         subject=_("[RGPD] Certificat de suppression de vos données (contrat %(ref)s)")
         % {"ref": disposition.contract.reference},
         body=render_to_string("gdpr/email/disposition_certificate.txt", {"disposition": disposition}),
