@@ -15,6 +15,7 @@ import math
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
@@ -66,7 +67,7 @@ def _fmt_dt(value: datetime.datetime) -> str:
 
 
 def _fmt_gb(nbytes: int) -> str:
-    return f"{nbytes / GB:.1f}".replace(".", ",")
+    return f"{Decimal(nbytes) / GB:.1f}".replace(".", ",")
 
 
 # --- subscriptions and devices -------------------------------------------------------------
@@ -444,8 +445,9 @@ def supervision_run(*, today: datetime.date) -> dict:
     start, end = supervision_window(today)
     devices = list(selectors.devices_for_supervision(before=end))
     failed = defaultdict(int)
+    # Failed jobs are few: fetch those of the window, keep the supervised devices' ones below.
     for device_id in JobReport.objects.filter(
-        status=JobStatus.FAILED, ended_at__gte=start, ended_at__lt=end, device__in=[d.pk for d in devices]
+        status=JobStatus.FAILED, ended_at__gte=start, ended_at__lt=end
     ).values_list("device_id", flat=True):
         failed[device_id] += 1
     flags: list[SupervisionFlag] = []
