@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import views, views_backups, views_contracts, views_hosting, views_invoices
+from portal import views, views_backups, views_contracts, views_gdpr, views_hosting, views_invoices
 
 app_name = "portal"
 
@@ -40,4 +40,9 @@ urlpatterns = [
     path("sauvegardes/", views_backups.backups_overview, name="backups"),
     path("sauvegardes/appareils/<int:pk>/", views_backups.backup_device, name="backup_device"),
     path("sauvegardes/appareils/<int:pk>/restauration/", views_backups.backup_restore, name="backup_restore"),
+    path("donnees-personnelles/", views_gdpr.gdpr_overview, name="gdpr"),
+    path("donnees-personnelles/registre.<str:fmt>", views_gdpr.gdpr_register_download, name="gdpr_register"),
+    path("donnees-personnelles/demandes/", views_gdpr.gdpr_request_list, name="gdpr_requests"),
+    path("donnees-personnelles/demandes/nouvelle/", views_gdpr.gdpr_request_create, name="gdpr_request_create"),
+    path("donnees-personnelles/demandes/<int:request_id>/", views_gdpr.gdpr_request_detail, name="gdpr_request_detail"),
 ]

@@ -1,0 +1,18 @@
+"""Forms of the gdpr app (portal: filing a data-subject request)."""
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from gdpr.choices import RequestKind
+
+
+class PortalRequestForm(forms.Form):
+    """A contact files a data-subject request for itself or for someone whose data MIS processes (D3, D5)."""
+
+    kind = forms.ChoiceField(label=_("Droit exercé"), choices=RequestKind.choices)
+    requester_name = forms.CharField(label=_("Nom de la personne concernée"), max_length=200)
+    requester_email = forms.EmailField(label=_("E-mail de la personne concernée"), required=False)
+    requester_phone = forms.CharField(label=_("Téléphone de la personne concernée"), max_length=30, required=False)
+    description = forms.CharField(
+        label=_("Demande"), widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Précisez les données ou traitements concernés."),
+    )

@@ -1,0 +1,78 @@
+"""Portal pages of personal data (CGV art. 14): sub-processors (D9), the company's processing register
+(Art. 30(2), D8) and data-subject requests (D3, D5). Scoped by ``request.client``."""
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gdpr import selectors, services
+from gdpr.choices import RequestChannel
+from gdpr.exceptions import GdprError
+from gdpr.forms import PortalRequestForm
+from gdpr.models import DataSubjectRequest
+from portal.access import portal_view
+
+
+@portal_view()
+def gdpr_overview(request):
+    context = {
+        "subprocessors": selectors.subprocessors_for_client(request.client),
+        "activities": selectors.register_for_client(request.client),
+        "controller_contacts": selectors.controller_recipients(request.client),
+    }
+    return render(request, "portal/gdpr/overview.html", context)
+
+
+@portal_view()
+def gdpr_register_download(request, fmt: str):
+    if fmt not in ("pdf", "csv"):
+        raise Http404
+    name, content, mimetype = services.register_export(
+        actor=request.user, client=request.client, fmt=fmt, now=timezone.now()
+    )
+    response = HttpResponse(content, content_type=mimetype)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@portal_view()
+def gdpr_request_list(request):
+    requests = selectors.requests_visible_to(request.contact)
+    return render(request, "portal/gdpr/request_list.html", {"requests": requests})
+
+
+@portal_view()
+def gdpr_request_create(request):
+    contact = request.contact
+    initial = {"requester_name": contact.full_name, "requester_email": contact.email, "requester_phone": contact.phone}
+    form = PortalRequestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        now = timezone.now()
+        is_self = (data["requester_email"] or "").lower() == contact.email.lower()
+        try:
+            dsr = services.request_record(
+                actor=request.user, client=request.client, channel=RequestChannel.PORTAL, received_at=now, now=now,
+                filed_by=contact, contact=contact if is_self else None, **data,
+            )
+        except GdprError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Demande %(ref)s enregistrée et transmise à votre référent données personnelles ; "
+                  "réponse attendue au plus tard le %(due)s.")
+                % {"ref": dsr.reference, "due": dsr.due_date.strftime("%d/%m/%Y")},
+            )
+            return redirect("portal:gdpr_request_detail", request_id=dsr.pk)
+    return render(request, "portal/gdpr/request_create.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@portal_view()
+def gdpr_request_detail(request, request_id: int):
+    try:
+        dsr = selectors.requests_visible_to(request.contact).get(pk=request_id)
+    except DataSubjectRequest.DoesNotExist as exc:
+        raise Http404 from exc
+    return render(request, "portal/gdpr/request_detail.html", {"dsr": dsr})
