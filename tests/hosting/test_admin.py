@@ -1,0 +1,85 @@
+"""Staff admin of the hosting option: pages load, and the actions call the services."""
+import datetime
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from core.dates import paris_datetime
+from hosting.choices import ChangeRequestStatus, ServiceStatus
+from hosting.models import (
+    Certificate,
+    ChangeRequest,
+    Domain,
+    HostingPrice,
+    HostingService,
+    Mailbox,
+    MaintenanceWindow,
+)
+from tests.factories.hosting import HostingServiceFactory, certificate_for, pem_for, price_table
+
+pytestmark = pytest.mark.django_db
+NOW = paris_datetime(datetime.date(2026, 4, 10), 15)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.mark.parametrize("model", [Domain, Certificate, HostingService, Mailbox, HostingPrice, ChangeRequest,
+                                   MaintenanceWindow])
+def test_admin_pages_load(client, staff_user, model):
+    HostingServiceFactory()
+    client.force_login(staff_user)
+    opts = model._meta
+    assert client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")).status_code == 200
+    assert client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code == 200
+
+
+def test_h3_certificate_upload_in_the_admin(client, staff_user):
+    service = HostingServiceFactory(domain__name="exemple.fr")
+    client.force_login(staff_user)
+    url = reverse("admin:hosting_certificate_add")
+    bad = SimpleUploadedFile("autre.pem", pem_for(["autre.fr"]).encode())
+    response = client.post(url, {"domain": service.domain.pk, "pem_file": bad})
+    assert response.status_code == 200
+    assert "mais pas le domaine exemple.fr" in response.content.decode()
+    good = SimpleUploadedFile("exemple.pem", pem_for(["exemple.fr", "*.exemple.fr"]).encode())
+    response = client.post(url, {"domain": service.domain.pk, "pem_file": good})
+    assert response.status_code == 302
+    cert = Certificate.objects.get()
+    assert cert.names == ["*.exemple.fr", "exemple.fr"] and cert.uploaded_by == staff_user
+
+
+def test_h3_activate_action_shows_the_refusal_then_activates(client, staff_user):
+    price_table()
+    service = HostingServiceFactory(domain__name="exemple.fr")
+    client.force_login(staff_user)
+    url = reverse("admin:hosting_hostingservice_changelist")
+    response = client.post(url, {"action": "activate", "_selected_action": [service.pk]}, follow=True)
+    assert "aucun certificat SSL valide couvrant exemple.fr" in response.content.decode()
+    certificate_for(service.domain, not_after=paris_datetime(datetime.date(2026, 12, 31), 12))
+    client.post(url, {"action": "activate", "_selected_action": [service.pk]})
+    service.refresh_from_db()
+    assert service.status == ServiceStatus.ACTIVE
+
+
+def test_h5_staff_records_and_completes_a_change_request_in_the_admin(client, staff_user):
+    price_table()
+    service = HostingServiceFactory(mailbox_count=3)
+    client.force_login(staff_user)
+    response = client.post(reverse("admin:hosting_changerequest_add"),
+                           {"service": service.pk, "requested_mailboxes": 3, "comment": ""})
+    assert response.status_code == 200 and "compte déjà 3 boîte" in response.content.decode()
+    response = client.post(reverse("admin:hosting_changerequest_add"),
+                           {"service": service.pk, "requested_mailboxes": 6, "comment": "par téléphone"})
+    assert response.status_code == 302
+    request = ChangeRequest.objects.get()
+    assert request.origin == "staff" and request.due_on == datetime.date(2026, 4, 18)
+    client.post(reverse("admin:hosting_changerequest_changelist"),
+                {"action": "complete", "_selected_action": [request.pk]})
+    request.refresh_from_db()
+    assert request.status == ChangeRequestStatus.DONE and request.completed_by == staff_user
