@@ -9,6 +9,7 @@ import datetime
 from billing import selectors as billing_selectors
 from contracts import selectors as contract_selectors
 from hosting import selectors as hosting_selectors
+from interventions import selectors as intervention_selectors
 
 LIST_LIMIT = 10
 
@@ -21,11 +22,13 @@ def dashboard_context(request, *, today: datetime.date, now: datetime.datetime) 
         "suspensions": contract_selectors.open_suspensions_for_client(client),
         "maintenance_windows": list(hosting_selectors.maintenance_for_client(client, now=now)[:LIST_LIMIT]),
         "billing_enabled": can.billing,
-        "tickets_enabled": False,
+        "tickets_enabled": can.technical,
     }
     if can.billing:
         unpaid = list(billing_selectors.unpaid_invoices_for_client(client)[:LIST_LIMIT])
         context["unpaid_invoices"] = unpaid
         upcoming = [inv for inv in unpaid if inv.collection_date and inv.collection_date >= today]
         context["next_collection"] = min(upcoming, key=lambda inv: inv.collection_date) if upcoming else None
+    if can.technical:
+        context["open_tickets"] = list(intervention_selectors.open_tickets_for_client(client)[:LIST_LIMIT])
     return context

@@ -76,3 +76,49 @@ class QuoteSignForm(forms.Form):
         error_messages={"required": _("Cochez la case pour confirmer votre accord.")},
     )
     pdf_sha256 = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class TicketForm(forms.Form):
+    """Open a ticket from the portal; the sites and equipment offered are the client's own."""
+
+    title = forms.CharField(label=_("Objet"), max_length=200,
+                            help_text=_("En quelques mots : « Le poste de l'accueil ne démarre plus »."))
+    severity = forms.TypedChoiceField(label=_("Sévérité"), coerce=int, widget=forms.RadioSelect)
+    category = forms.ChoiceField(label=_("Nature du problème"))
+    site = forms.ModelChoiceField(label=_("Site"), queryset=None, required=False, empty_label=_("— non précisé —"))
+    equipment = forms.ModelChoiceField(label=_("Équipement concerné"), queryset=None, required=False,
+                                       empty_label=_("— non précisé —"))
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 6}), required=False,
+                                  help_text=_("Ce qui se passe, depuis quand, les messages d'erreur affichés."))
+
+    def __init__(self, *args, sites, equipment, severity1_hours: int, severity2_hours: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        from interventions.choices import EXCLUDED_CATEGORIES, Category, Severity
+
+        self.fields["site"].queryset = sites
+        self.fields["equipment"].queryset = equipment
+        self.fields["severity"].choices = [
+            (Severity.BLOCKING, _("Sévérité 1 — bloquant : intervention sous %(h)s heures ouvrables")
+             % {"h": severity1_hours}),
+            (Severity.MINOR, _("Sévérité 2 — mineur : intervention sous %(h)s heures ouvrables")
+             % {"h": severity2_hours}),
+        ]
+        self.fields["severity"].initial = Severity.MINOR
+        self.fields["severity"].help_text = _(
+            "Sévérité 1 : vous ne pouvez plus travailler (serveur, accès Internet ou poste indispensable hors "
+            "service). Sévérité 2 : une gêne qui ne bloque pas le travail. Le délai court en heures ouvrables, du "
+            "lundi au vendredi de 9 h à 18 h hors jours fériés (CGV S2)."
+        )
+        covered = [(c.value, c.label) for c in Category if c not in EXCLUDED_CATEGORIES]
+        excluded = [(c.value, c.label) for c in Category if c in EXCLUDED_CATEGORIES]
+        self.fields["category"].choices = [
+            (_("Couvert par votre contrat"), covered),
+            (_("Hors contrat : devis préalable (CGV S6)"), excluded),
+        ]
+        self.fields["category"].help_text = _(
+            "Les demandes hors contrat ne sont traitées qu'après signature d'un devis."
+        )
+
+
+class TicketCommentForm(forms.Form):
+    body = forms.CharField(label=_("Votre message"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)

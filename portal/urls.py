@@ -1,7 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import views, views_backups, views_contracts, views_gdpr, views_hosting, views_invoices
+from portal import (
+    views,
+    views_backups,
+    views_contracts,
+    views_gdpr,
+    views_hosting,
+    views_invoices,
+    views_tickets,
+)
 
 app_name = "portal"
 
@@ -35,6 +43,11 @@ urlpatterns = [
     path("devis/<int:quote_id>/pdf/", views_invoices.quote_pdf, name="quote_pdf"),
     path("devis/<int:quote_id>/signer/", views_invoices.quote_sign, name="quote_sign"),
     path("devis/<int:quote_id>/exemplaire-signe/", views_invoices.quote_signed_copy, name="quote_signed_copy"),
+    path("tickets/", views_tickets.ticket_list, name="tickets"),
+    path("tickets/nouveau/", views_tickets.ticket_create, name="ticket_create"),
+    path("tickets/<int:ticket_id>/", views_tickets.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:ticket_id>/message/", views_tickets.ticket_comment, name="ticket_comment"),
+    path("interventions/<int:intervention_id>/rapport/", views_tickets.intervention_report, name="intervention_report"),
     path("hebergement/", views_hosting.hosting_overview, name="hosting"),
     path("hebergement/services/<int:pk>/boites/", views_hosting.hosting_change_request, name="hosting_change_request"),
     path("sauvegardes/", views_backups.backups_overview, name="backups"),

@@ -81,7 +81,29 @@ def _quote(client: Client) -> int:
     return send_quote(client, valid_until=datetime.date(2099, 12, 31)).pk
 
 
+def _ticket(client: Client) -> int:
+    from tests.factories.interventions import TicketFactory
+
+    return TicketFactory(client=client).pk
+
+
+def _finished_intervention(client: Client) -> int:
+    from interventions.choices import InterventionStatus
+    from tests.factories.interventions import InterventionFactory
+
+    return InterventionFactory(client=client, status=InterventionStatus.DONE, report="Poste remplacé.").pk
+
+
+def _data_subject_request(client: Client) -> int:
+    from tests.factories.gdpr import DataSubjectRequestFactory
+
+    return DataSubjectRequestFactory(client=client, requester_name="Demande CANARY").pk
+
+
 KWARG_BUILDERS: dict[str, Callable[[Client], object]] = {
+    "request_id": _data_subject_request,
+    "ticket_id": _ticket,
+    "intervention_id": _finished_intervention,
     "invoice_id": _invoice,
     "quote_id": _quote,
     "contract_id": lambda client: _contract(client).pk,
@@ -140,6 +162,14 @@ def _canary_contract_document(client: Client) -> None:
 
 # Objects of client B with a visible label containing "CANARY", built before visiting every list page.
 CANARY_BUILDERS: list[Callable[[Client], None]] = [
+    _data_subject_request,
     _canary_contract_document,
     lambda client: EquipmentFactory(contract=ContractFactory(client=client), serial_number="SN-CANARY"),
+    lambda client: _canary_ticket(client),
 ]
+
+
+def _canary_ticket(client: Client) -> None:
+    from tests.factories.interventions import TicketFactory
+
+    TicketFactory(client=client, title="Panne CANARY")

@@ -86,3 +86,27 @@ def test_sign_a_quote(page, live_server, paul):
     assert quote.status == QuoteStatus.ORDERED and quote.signer_contact_id == paul.pk
     assert quote.signer_ip == "127.0.0.1" and "Chrome" in quote.signer_user_agent
     assert Quote.objects.get(pk=quote.pk).signed_copy  # rendered after commit, visible at once
+
+
+def test_open_a_ticket_and_see_its_deadline(page, live_server, paul):
+    from django.utils import formats, timezone
+
+    from interventions.models import Ticket
+
+    log_in(page, live_server.url, paul.user.username, TEST_PASSWORD)
+    page.get_by_role("link", name="Demandes d'intervention", exact=True).click()
+    shoot(page, "tickets")
+    page.get_by_role("link", name="Signaler un problème").first.click()
+    page.get_by_label("Objet").fill("Le poste de l'accueil ne démarre plus")
+    page.get_by_label("Sévérité 1 — bloquant", exact=False).check()
+    page.get_by_label("Nature du problème").select_option(label="matériel (PC)")
+    page.get_by_label("Description").fill("Écran noir depuis ce matin.")
+    shoot(page, "ticket_create")
+    page.get_by_role("button", name="Envoyer la demande").click()
+    page.get_by_role("heading", name="Délai d'intervention").wait_for()
+    ticket = Ticket.objects.get(client=paul.client)
+    assert ticket.severity == 1 and ticket.contact_id == paul.pk
+    with timezone.override("Europe/Paris"):
+        shown = formats.date_format(timezone.localtime(ticket.deadline_at), "l j F Y à H:i")
+    assert page.get_by_text(f"Au plus tard le {shown}").is_visible()
+    shoot(page, "ticket_detail")

@@ -1,0 +1,94 @@
+"""Portal pages of the tickets: list, open (CGV S2 severity explained), follow (status, SLA deadline,
+comments, interventions and their reports)."""
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contracts import selectors as contract_selectors
+from interventions import selectors, services, sla
+from interventions.choices import Channel, Severity
+from interventions.exceptions import InterventionError
+from interventions.models import Intervention, Ticket
+from interventions.pdf import intervention_report_pdf
+from portal.access import TECHNICAL, portal_view
+from portal.forms import TicketCommentForm, TicketForm
+
+
+def _ticket(request, ticket_id: int) -> Ticket:
+    try:
+        return selectors.ticket_for_client(request.client, ticket_id)
+    except Ticket.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@portal_view(TECHNICAL)
+def ticket_list(request):
+    tickets = selectors.tickets_for_client(request.client).order_by("-opened_at", "-pk")
+    return render(request, "portal/tickets/list.html", {"tickets": tickets})
+
+
+@portal_view(TECHNICAL)
+def ticket_create(request):
+    client = request.client
+    contract = services.current_contract(client)
+    form = TicketForm(
+        request.POST or None,
+        sites=client.sites.order_by("name"),
+        equipment=contract_selectors.equipment_for_client(client).filter(returned_on__isnull=True),
+        severity1_hours=sla.sla_hours(contract=contract, severity=Severity.BLOCKING),
+        severity2_hours=sla.sla_hours(contract=contract, severity=Severity.MINOR),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = services.ticket_open(
+                client=client,
+                contact=request.contact,
+                channel=Channel.PORTAL,
+                actor=request.user,
+                now=timezone.now(),
+                **form.cleaned_data,
+            )
+        except InterventionError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Demande %(ref)s enregistrée : intervention prévue au plus tard le %(deadline)s.")
+                % {"ref": ticket.reference, "deadline": timezone.localtime(ticket.deadline_at).strftime("%d/%m/%Y à %H:%M")},
+            )
+            return redirect("portal:ticket_detail", ticket_id=ticket.pk)
+    return render(request, "portal/tickets/create.html", {"form": form, "contract": contract},
+                  status=400 if form.errors else 200)
+
+
+@portal_view(TECHNICAL)
+def ticket_detail(request, ticket_id: int):
+    ticket = _ticket(request, ticket_id)
+    return render(request, "portal/tickets/detail.html", {"ticket": ticket, "comment_form": TicketCommentForm()})
+
+
+@require_POST
+@portal_view(TECHNICAL)
+def ticket_comment(request, ticket_id: int):
+    ticket = _ticket(request, ticket_id)
+    form = TicketCommentForm(request.POST)
+    if form.is_valid():
+        services.ticket_comment_add(ticket=ticket, author=request.user, body=form.cleaned_data["body"])
+        messages.success(request, _("Message ajouté."))
+        return redirect("portal:ticket_detail", ticket_id=ticket.pk)
+    context = {"ticket": ticket, "comment_form": form}
+    return render(request, "portal/tickets/detail.html", context, status=400)
+
+
+@portal_view(TECHNICAL)
+def intervention_report(request, intervention_id: int):
+    try:
+        intervention = selectors.intervention_report_for_client(request.client, intervention_id)
+    except Intervention.DoesNotExist as exc:
+        raise Http404 from exc
+    response = HttpResponse(intervention_report_pdf(intervention), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="Rapport {intervention.reference}.pdf"'
+    return response
