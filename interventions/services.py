@@ -215,7 +215,7 @@ def ticket_open(
 
 
 def _locked(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("client", "contract").get(pk=ticket.pk)
+    return Ticket.objects.select_for_update(of=("self",)).select_related("client", "contract").get(pk=ticket.pk)
 
 
 @transaction.atomic
@@ -636,7 +636,7 @@ def intervention_start(
     """Start work: it stops the ticket's S2 clock. Refused when the contract is suspended and the work is
     not urgent (C10), when work outside the contract has no signed quote (S6), and for remote
     maintenance without its prerequisites (S4)."""
-    intervention = Intervention.objects.select_for_update().select_related(
+    intervention = Intervention.objects.select_for_update(of=("self",)).select_related(
         "contract", "ticket", "ticket__client", "ticket__quote", "quote").get(pk=intervention.pk)
     if intervention.status not in (InterventionStatus.PLANNED, InterventionStatus.PROPOSED):
         raise InterventionError(_("Cette intervention n'est pas planifiée."), code="bad_state")
@@ -937,7 +937,7 @@ def repair_request_quote(*, request: RepairRequest, actor, lines: list[dict]):
     """K5: the repair quote (a draft in billing, sent and signed there), linked to the request."""
     from billing.services import quote_create
 
-    request = RepairRequest.objects.select_for_update().select_related("client", "contract").get(pk=request.pk)
+    request = RepairRequest.objects.select_for_update(of=("self",)).select_related("client", "contract").get(pk=request.pk)
     if request.quote_id:
         raise InterventionError(_("Cette demande a déjà un devis."), code="quote_exists")
     request.quote = quote_create(
