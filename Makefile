@@ -31,3 +31,9 @@ migrations-check: install
 
 clean:
 	rm -rf $(VENV) var/db.sqlite3 var/broker var/media
+
+# Full-page screenshots of every portal page against the demo data, in var/screenshots/ (Debian's
+# Chromium at /usr/bin/chromium, driven by Playwright; see docs/portal.md).
+screenshots: install
+	PORTAL_SCREENSHOTS=demo $(PY) -m pytest tests/portal/test_page_walk.py -p no:cacheprovider -q
+	@ls var/screenshots/*.png
