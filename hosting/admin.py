@@ -9,7 +9,7 @@ from core.dates import business_today
 from hosting import services
 from hosting.choices import ChangeRequestOrigin, ChangeRequestStatus, ServiceStatus
 from hosting.exceptions import HostingError
-from hosting.forms import CertificateUploadForm, StaffChangeRequestForm
+from hosting.forms import CertificateUploadForm, MailboxForm, StaffChangeRequestForm
 from hosting.models import (
     Certificate,
     ChangeRequest,
@@ -69,7 +69,7 @@ class DomainAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(admin.ModelAdmin):
+class CertificateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Added by uploading the PEM file (parsed by the service); never edited afterwards."""
 
     list_display = ["domain", "names", "issuer", "not_valid_before", "not_valid_after"]
@@ -106,9 +106,17 @@ class CertificateAdmin(admin.ModelAdmin):
 
 
 class MailboxInline(admin.TabularInline):
+    """Read-only here: mailboxes are added and edited in their own admin, through the service checks."""
+
     model = Mailbox
     extra = 0
     fields = ["local_part", "display_name", "aliases", "is_active"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(HostingService)
@@ -153,11 +161,23 @@ class HostingServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Mailbox)
 class MailboxAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = MailboxForm
     list_display = ["local_part", "service", "display_name", "is_active"]
     list_filter = ["is_active", "service__kind"]
     search_fields = ["local_part", "aliases", "service__domain__name"]
     list_select_related = ["service__domain"]
     autocomplete_fields = ["service"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["service"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in ["local_part", "display_name", "aliases"]}
+        if change:
+            services.mailbox_update(actor=request.user, mailbox=obj, is_active=form.cleaned_data["is_active"], **data)
+        else:
+            created = services.mailbox_create(actor=request.user, service=form.cleaned_data["service"], **data)
+            obj.pk = created.pk
 
 
 @admin.register(HostingPrice)

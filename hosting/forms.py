@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hosting import services
 from hosting.exceptions import HostingError
-from hosting.models import Certificate, ChangeRequest
+from hosting.models import Certificate, ChangeRequest, Mailbox
 
 MAX_PEM_BYTES = 64 * 1024
 
@@ -67,3 +67,19 @@ class ChangeRequestForm(forms.Form):
         label=_("précisions (adresses à créer ou à supprimer…)"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
         max_length=2000,
     )
+
+
+class MailboxForm(forms.ModelForm):
+    """Staff add or edit a mailbox; the count and address checks of the service run on the form."""
+
+    class Meta:
+        model = Mailbox
+        fields = ["service", "local_part", "display_name", "aliases", "is_active"]
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors and self.instance.service_id:
+            try:
+                services.mailbox_check(mailbox=self.instance)
+            except HostingError as exc:
+                self.add_error(None, exc.message)

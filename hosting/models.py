@@ -169,6 +169,10 @@ class HostingService(models.Model):
             errors["mailbox_count"] = _("Un hébergement de site web n'a pas de boîtes aux lettres facturées.")
         if self.kind == ServiceKind.WEB and not self.site_url:
             errors["site_url"] = _("Indiquez l'adresse du site hébergé.")
+        if self.contract_id and not self.contract.has_hosting:
+            errors["contract"] = _("Le contrat %(ref)s n'a pas l'option « messagerie et hébergement ».") % {
+                "ref": self.contract.reference
+            }
         if self.contract_id and self.domain_id and self.contract.client_id != self.domain.client_id:
             errors["domain"] = _("Le domaine doit appartenir au client du contrat.")
         if errors:

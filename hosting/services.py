@@ -152,10 +152,6 @@ def service_create(
     notes: str = "",
 ) -> HostingService:
     """A service waiting for activation; nothing is billed until it is activated."""
-    if not contract.has_hosting:
-        raise HostingError(
-            _("Le contrat %(ref)s n'a pas l'option « messagerie et hébergement ».") % {"ref": contract.reference}
-        )
     service = HostingService(
         contract=contract,
         domain=domain,
@@ -336,16 +332,17 @@ def _amend_contract(
 # --- mailboxes (H4: the client manages its accounts; MIS records them) ----------------------------------
 
 
-@transaction.atomic
-def mailbox_create(
-    *, actor, service: HostingService, local_part: str, display_name: str = "", aliases: str = ""
-) -> Mailbox:
-    """A mailbox within the number the contract pays for (more needs a change request, H5)."""
-    service = HostingService.objects.select_for_update().select_related("domain").get(pk=service.pk)
+def mailbox_check(*, mailbox: Mailbox) -> None:
+    """Why ``mailbox`` (new or edited, not saved yet) cannot be saved (:class:`HostingError`), if it cannot.
+
+    An active mailbox must fit in the number the contract pays for (more needs
+    a change request, H5); its address and aliases must be free on the domain.
+    """
+    service = mailbox.service
     if not service.is_mail:
         raise HostingError(_("Un hébergement de site web n'a pas de boîtes aux lettres."))
-    active = service.mailboxes.filter(is_active=True).count()
-    if active >= service.mailbox_count:
+    others = list(service.mailboxes.exclude(pk=mailbox.pk))
+    if mailbox.is_active and sum(1 for m in others if m.is_active) >= service.mailbox_count:
         raise HostingError(
             _(
                 "Le contrat prévoit %(n)s boîte(s) pour %(domain)s, toutes créées : "
@@ -353,20 +350,40 @@ def mailbox_create(
             )
             % {"n": service.mailbox_count, "domain": service.domain.name}
         )
-    mailbox = Mailbox(service=service, local_part=local_part, display_name=display_name, aliases=aliases)
-    mailbox.full_clean()
-    taken = set()
-    for other in service.mailboxes.exclude(pk=mailbox.pk):
-        taken.add(other.local_part)
-        taken.update(other.alias_list)
-    clash = ({mailbox.local_part} | set(mailbox.alias_list)) & taken
+    taken = {m.local_part for m in others} | {a for m in others for a in m.alias_list}
+    clash = ({mailbox.local_part.strip().lower()} | set(mailbox.alias_list)) & taken
     if clash:
         raise HostingError(
             _("Adresse déjà utilisée sur %(domain)s : %(names)s.")
             % {"domain": service.domain.name, "names": ", ".join(sorted(clash))}
         )
+
+
+@transaction.atomic
+def mailbox_create(
+    *, actor, service: HostingService, local_part: str, display_name: str = "", aliases: str = ""
+) -> Mailbox:
+    """Record a mailbox of a mail service (H4: the client manages the account itself)."""
+    service = HostingService.objects.select_for_update().select_related("domain").get(pk=service.pk)
+    mailbox = Mailbox(service=service, local_part=local_part, display_name=display_name, aliases=aliases)
+    mailbox.full_clean()
+    mailbox_check(mailbox=mailbox)
     mailbox.save()
     audit_record(actor=actor, obj=mailbox, action="hosting.mailbox.created", changes=snapshot(mailbox))
+    return mailbox
+
+
+@transaction.atomic
+def mailbox_update(*, actor, mailbox: Mailbox, **fields) -> Mailbox:
+    """Rename, change aliases, deactivate or reactivate a mailbox (same checks as at creation)."""
+    HostingService.objects.select_for_update().filter(pk=mailbox.service_id).first()
+    before = snapshot(Mailbox.objects.get(pk=mailbox.pk))
+    for name, value in fields.items():
+        setattr(mailbox, name, value)
+    mailbox.full_clean()
+    mailbox_check(mailbox=mailbox)
+    mailbox.save()
+    audit_record(actor=actor, obj=mailbox, action="hosting.mailbox.updated", changes=diff(before, snapshot(mailbox)))
     return mailbox
 
 

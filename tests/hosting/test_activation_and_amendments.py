@@ -3,6 +3,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from contracts.choices import BillingFrequency, ContractStatus
 from contracts.selectors import contract_lines_valid_on
@@ -78,7 +79,7 @@ def test_h3_activation_refused_until_administrator_confirmed_then_accepted(price
 def test_a_contract_without_the_hosting_option_gets_no_service():
     contract = ContractFactory(has_hosting=False)
     domain = DomainFactory(client=contract.client)
-    with pytest.raises(HostingError, match="n'a pas l'option « messagerie et hébergement »"):
+    with pytest.raises(ValidationError, match="n'a pas l'option « messagerie et hébergement »"):
         services.service_create(actor=None, contract=contract, domain=domain, kind=ServiceKind.IMAP, mailbox_count=2)
 
 
@@ -259,6 +260,7 @@ def test_h5_mailboxes_beyond_the_contracted_number_need_a_change_request():
 
 
 def test_aliases_are_imap_only_and_unique_in_the_domain():
+    """CGV H4: the client's accounts are recorded (no password here); IMAP is multi-alias (annex art. 3)."""
     imap = HostingServiceFactory(kind=ServiceKind.IMAP, mailbox_count=3)
     services.mailbox_create(actor=None, service=imap, local_part="contact", aliases="info")
     with pytest.raises(HostingError, match="Adresse déjà utilisée .* info"):

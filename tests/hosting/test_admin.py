@@ -83,3 +83,24 @@ def test_h5_staff_records_and_completes_a_change_request_in_the_admin(client, st
                 {"action": "complete", "_selected_action": [request.pk]})
     request.refresh_from_db()
     assert request.status == ChangeRequestStatus.DONE and request.completed_by == staff_user
+
+
+def test_h5_mailbox_admin_applies_the_service_checks(client, staff_user):
+    from hosting.choices import ServiceKind
+
+    service = HostingServiceFactory(kind=ServiceKind.IMAP, mailbox_count=1, domain__name="exemple.fr")
+    client.force_login(staff_user)
+    url = reverse("admin:hosting_mailbox_add")
+    data = {"service": service.pk, "local_part": "Contact", "display_name": "", "aliases": "info", "is_active": "on"}
+    assert client.post(url, data).status_code == 302
+    mailbox = Mailbox.objects.get()
+    assert (mailbox.local_part, mailbox.aliases) == ("contact", "info")
+    response = client.post(url, {**data, "local_part": "vente", "aliases": ""})
+    assert response.status_code == 200 and "toutes créées" in response.content.decode()
+    # Deactivated, a mailbox frees its place; its alias stays reserved on the domain.
+    change = reverse("admin:hosting_mailbox_change", args=[mailbox.pk])
+    assert client.post(change, {"local_part": "contact", "display_name": "", "aliases": "info"}).status_code == 302
+    response = client.post(url, {**data, "local_part": "info", "aliases": ""})
+    assert "Adresse déjà utilisée sur exemple.fr : info" in response.content.decode()
+    assert client.post(url, {**data, "local_part": "vente", "aliases": ""}).status_code == 302
+    assert Mailbox.objects.filter(is_active=True).count() == 1

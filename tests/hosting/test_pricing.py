@@ -36,6 +36,7 @@ def test_h5_exchange_in_packs_of_5_bills_ceil_n_over_5_packs(mailboxes, packs, a
     ],
 )
 def test_h5_per_unit_prices(kind, mode, mailboxes, item, quantity, amount):
+    """CGV H1 (IMAP, Exchange, web sites) priced per CGV H5."""
     qty = billing_quantity(kind=kind, pricing_mode=mode, mailboxes=mailboxes)
     assert (qty.item, qty.quantity) == (item, quantity)
     assert monthly_amount(quantity=qty.quantity, unit_price=PRICES[item]) == Decimal(amount)
