@@ -17,6 +17,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.*",
         "contracts.*",
         "billing.*",
+        "payments.*",
         "interventions.*",
         "backups.*",
         "hosting.*",
@@ -33,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "contracts.add_syntecindex",
         "contracts.change_syntecindex",
         "billing.*",
+        "payments.*",
     ],
     # Techniciens: tickets, interventions, backups, hosting; reads contracts; no invoice, no export.
     TECHNICIANS: [
