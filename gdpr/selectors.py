@@ -93,14 +93,6 @@ def requests_for_client(client: Client) -> QuerySet[DataSubjectRequest]:
     return DataSubjectRequest.objects.filter(client=client).select_related("filed_by").order_by("-received_at", "-pk")
 
 
-def requests_visible_to(contact: Contact) -> QuerySet[DataSubjectRequest]:
-    """Portal: a company administrator sees all its company's requests, another contact those it filed."""
-    qs = requests_for_client(contact.client)
-    if contact.portal_role != ContactRole.ADMIN:
-        qs = qs.filter(filed_by=contact)
-    return qs
-
-
 def requests_for_staff() -> QuerySet[DataSubjectRequest]:
     return DataSubjectRequest.objects.select_related("client", "contact", "filed_by")
 

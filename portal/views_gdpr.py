@@ -11,34 +11,39 @@ from gdpr.choices import RequestChannel
 from gdpr.exceptions import GdprError
 from gdpr.forms import PortalRequestForm
 from gdpr.models import DataSubjectRequest
-from portal.access import portal_view
+from portal.access import ADMIN, portal_view
 
 
 @portal_view()
 def gdpr_overview(request):
+    """D9: the sub-processors, with this client's authorisation for those not named in the terms."""
+    return render(request, "portal/gdpr/overview.html", {"subprocessors": selectors.subprocessors_for_client(request.client)})
+
+
+@portal_view()
+def gdpr_register(request):
+    """D8, Art. 30(2): the company's processing register; ``?format=pdf|csv`` downloads it (logged)."""
+    fmt = request.GET.get("format")
+    if fmt:
+        if fmt not in ("pdf", "csv"):
+            raise Http404
+        name, content, mimetype = services.register_export(
+            actor=request.user, client=request.client, fmt=fmt, now=timezone.now()
+        )
+        response = HttpResponse(content, content_type=mimetype)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
     context = {
-        "subprocessors": selectors.subprocessors_for_client(request.client),
         "activities": selectors.register_for_client(request.client),
         "controller_contacts": selectors.controller_recipients(request.client),
     }
-    return render(request, "portal/gdpr/overview.html", context)
+    return render(request, "portal/gdpr/register.html", context)
 
 
-@portal_view()
-def gdpr_register_download(request, fmt: str):
-    if fmt not in ("pdf", "csv"):
-        raise Http404
-    name, content, mimetype = services.register_export(
-        actor=request.user, client=request.client, fmt=fmt, now=timezone.now()
-    )
-    response = HttpResponse(content, content_type=mimetype)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-@portal_view()
+@portal_view(ADMIN)
 def gdpr_request_list(request):
-    requests = selectors.requests_visible_to(request.contact)
+    """The company's requests, for its administrators (the requests carry third parties' data)."""
+    requests = selectors.requests_for_client(request.client)
     return render(request, "portal/gdpr/request_list.html", {"requests": requests})
 
 
@@ -65,14 +70,16 @@ def gdpr_request_create(request):
                   "réponse attendue au plus tard le %(due)s.")
                 % {"ref": dsr.reference, "due": dsr.due_date.strftime("%d/%m/%Y")},
             )
-            return redirect("portal:gdpr_request_detail", request_id=dsr.pk)
+            if request.portal_can.admin:
+                return redirect("portal:gdpr_request_detail", request_id=dsr.pk)
+            return redirect("portal:gdpr")
     return render(request, "portal/gdpr/request_create.html", {"form": form}, status=400 if form.errors else 200)
 
 
-@portal_view()
+@portal_view(ADMIN)
 def gdpr_request_detail(request, request_id: int):
     try:
-        dsr = selectors.requests_visible_to(request.contact).get(pk=request_id)
+        dsr = selectors.requests_for_client(request.client).get(pk=request_id)
     except DataSubjectRequest.DoesNotExist as exc:
         raise Http404 from exc
     return render(request, "portal/gdpr/request_detail.html", {"dsr": dsr})

@@ -1,7 +1,8 @@
 """Portal pages of personal data (D3, D5, D8, D9).
 
 Who sees what: ``portal_user`` is a company administrator of client A; ``other_portal_user`` belongs to
-client B and gets a 404 on client A's requests; a technical contact of A sees only the requests it filed.
+client B and gets a 404 on client A's requests; a technical contact of A may file a request but only the
+company's administrators follow the requests (they carry third parties' personal data).
 """
 import datetime
 
@@ -27,6 +28,7 @@ def test_d9_d8_overview_shows_subprocessors_and_the_companys_register(client, po
     SubProcessorFactory(name="Nouvel Hébergeur")
     client.force_login(portal_user)
     body = client.get("/portal/donnees-personnelles/").content.decode()
+    body += client.get("/portal/donnees-personnelles/registre/").content.decode()
     for text in ["COMIP", "RCS Fréjus B 798 444 303", "AMS SOLUTION", "139 Chem. des Vernèdes",
                  "Maintenance et assistance informatique", "Sauvegarde de données (option)",
                  "Aucun transfert hors de l&#x27;Union européenne.", "non autorisé : non utilisé pour vos données"]:
@@ -37,14 +39,14 @@ def test_d9_d8_overview_shows_subprocessors_and_the_companys_register(client, po
 
 def test_d8_register_downloads_are_scoped_and_logged(client, portal_user, client_a, register_a):
     client.force_login(portal_user)
-    pdf = client.get("/portal/donnees-personnelles/registre.pdf")
+    pdf = client.get("/portal/donnees-personnelles/registre/?format=pdf")
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
-    csv = client.get("/portal/donnees-personnelles/registre.csv")
+    csv = client.get("/portal/donnees-personnelles/registre/?format=csv")
     text = csv.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("Responsable de traitement;SIREN;Traitement;")
     assert len(text.strip().splitlines()) == 3  # header + maintenance + backup
     assert "COMIP (RCS Fréjus B 798 444 303, Téléphonie et internet)" in text
-    assert client.get("/portal/donnees-personnelles/registre.xls").status_code == 404
+    assert client.get("/portal/donnees-personnelles/registre/?format=xls").status_code == 404
     assert AuditLogEntry.objects.filter(action="gdpr.register.exported", object_id=str(client_a.pk)).count() == 2
 
 
@@ -81,15 +83,18 @@ def test_another_clients_request_is_a_404(client, other_portal_user, client_a):
     assert "Jeanne Martin" not in client.get("/portal/donnees-personnelles/demandes/").content.decode()
 
 
-def test_a_technical_contact_sees_only_the_requests_it_filed(client, client_a):
+def test_a_technical_contact_files_a_request_but_only_administrators_follow_them(client, client_a):
     tech = ContactFactory(client=client_a, portal_role=ContactRole.TECHNICAL, with_login=True)
-    mine = DataSubjectRequestFactory(client=client_a, filed_by=tech, requester_name="Moi Même")
-    theirs = DataSubjectRequestFactory(client=client_a, requester_name="Quelqu'un d'autre")
     client.force_login(tech.user)
-    body = client.get("/portal/donnees-personnelles/demandes/").content.decode()
-    assert "Moi Même" in body and "Quelqu&#x27;un d&#x27;autre" not in body
-    assert client.get(f"/portal/donnees-personnelles/demandes/{mine.pk}/").status_code == 200
-    assert client.get(f"/portal/donnees-personnelles/demandes/{theirs.pk}/").status_code == 404
+    response = client.post("/portal/donnees-personnelles/demandes/nouvelle/", {
+        "kind": "access", "requester_name": tech.full_name, "requester_email": tech.email, "description": "Copie.",
+    })
+    dsr = DataSubjectRequest.objects.get()
+    assert response.status_code == 302 and response["Location"] == "/portal/donnees-personnelles/"
+    assert dsr.contact == tech  # filed for itself: linked to its contact record
+    assert dsr.reference in client.get(response["Location"]).content.decode()  # the confirmation message
+    assert client.get("/portal/donnees-personnelles/demandes/").status_code == 403
+    assert client.get(f"/portal/donnees-personnelles/demandes/{dsr.pk}/").status_code == 403
 
 
 @pytest.mark.parametrize("n", [5, 50])
@@ -105,11 +110,14 @@ def test_request_list_query_count_is_pinned(client, portal_user, client_a, djang
 
 
 @pytest.mark.parametrize("n", [1, 3])
-def test_overview_query_count_is_pinned(client, portal_user, client_a, register_a, django_assert_num_queries, n):
+def test_overview_and_register_query_counts_are_pinned(client, portal_user, client_a, register_a,
+                                                        django_assert_num_queries, n):
     for _i in range(n):
         SubProcessorFactory()
     client.force_login(portal_user)
-    # session, user, contact+client, authorisations, sub-processors, register lines, their sub-processors,
-    # controller contacts.
-    with django_assert_num_queries(8):
+    # session, user, contact+client, then authorisations and sub-processors.
+    with django_assert_num_queries(5):
         client.get("/portal/donnees-personnelles/")
+    # session, user, contact+client, then register lines, their sub-processors, controller contacts.
+    with django_assert_num_queries(6):
+        client.get("/portal/donnees-personnelles/registre/")
