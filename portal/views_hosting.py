@@ -4,12 +4,15 @@ maintenance notices (H2), and the mailbox change request form (H5).
 Every query is scoped by ``request.client`` through ``hosting.selectors``:
 another client's service is a 404.
 """
+import datetime
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import business_today
 from hosting import selectors, services
 from hosting.choices import ChangeRequestOrigin
 from hosting.exceptions import HostingError
@@ -21,12 +24,15 @@ from portal.access import portal_view
 @portal_view("technical")
 def hosting_overview(request):
     now = timezone.now()
+    soon = now + datetime.timedelta(days=max(services.EXPIRY_THRESHOLDS))  # as the expiry alerts (H3)
     context = {
         "domains": selectors.domains_for_client(request.client),
         "services": selectors.services_for_client(request.client),
         "maintenance_windows": selectors.maintenance_for_client(request.client, now=now),
         "change_requests": selectors.change_requests_for_client(request.client)[:20],
         "now": now,
+        "soon": soon,
+        "soon_date": business_today(soon),
     }
     return render(request, "portal/hosting/overview.html", context)
 

@@ -50,6 +50,17 @@ def test_overview_shows_own_domains_services_mailboxes_only(client, portal_user,
     assert "2 boîtes aux lettres souscrites" in body
 
 
+def test_h3_certificates_and_domains_expiring_within_30_days_are_highlighted(client, portal_user, client_a, frozen):
+    service = _service(client_a, "client-a.fr")
+    service.domain.expires_on = datetime.date(2026, 5, 10)
+    service.domain.save()
+    certificate_for(service.domain, not_after=paris_datetime(datetime.date(2026, 5, 1), 12))
+    client.force_login(portal_user)
+    body = client.get(reverse("portal:hosting")).content.decode()
+    assert '<span class="badge warn">expire le 01/05/2026</span>' in body
+    assert '<span class="badge warn">10/05/2026</span>' in body
+
+
 def test_change_request_form_creates_a_request_due_in_8_days(client, portal_user, client_a, frozen):
     service = _service(client_a, "client-a.fr", pricing_mode=PricingMode.PACK, mailbox_count=5)
     client.force_login(portal_user)
