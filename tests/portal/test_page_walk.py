@@ -16,6 +16,7 @@ import os
 import pytest
 from django.core.management import call_command
 from django.urls import NoReverseMatch, reverse
+from playwright.sync_api import Error as PlaywrightError
 
 from contracts.choices import ContactRole
 from contracts.models import Contact
@@ -65,7 +66,6 @@ def _first_objects(client) -> dict[str, dict]:
         found["intervention_report"] = {"intervention_id": done.pk}
     if device:
         found["backup_device"] = {"pk": device.pk}
-        found["backup_restore"] = {"pk": device.pk}
     if mail:
         found["hosting_change_request"] = {"pk": mail.pk}
     for name, build in (("gdpr_request_detail", _first_gdpr_request),):
@@ -143,7 +143,12 @@ def test_every_portal_page_screenshot_and_accessibility(page, live_server):
             url = reverse(f"portal:{pattern.name}", kwargs=kwargs)
         except NoReverseMatch:
             continue
-        response = page.goto(live_server.url + url)
+        try:
+            response = page.goto(live_server.url + url)
+        except PlaywrightError as exc:  # Chromium shows no page for an empty 405 (POST-only actions)
+            if "ERR_HTTP_RESPONSE_CODE_FAILURE" in str(exc):
+                continue
+            raise
         content_type = response.headers.get("content-type", "")
         if response.status == 405 or not content_type.startswith("text/html"):
             continue  # POST-only actions, PDF and CSV downloads
