@@ -39,11 +39,17 @@ from django.dispatch import receiver
 
 REFERENCE_YEAR = 2000
 _US = 1_000_000
+_FIRST_ORDINAL = datetime.date(REFERENCE_YEAR, 1, 1).toordinal()
 Interval = tuple[datetime.datetime, datetime.datetime]
 
 
 class Calendar:
-    """Business hours of one holiday subdivision, with its business-day tables (built once per year)."""
+    """Business hours of one holiday subdivision, with a flat table of its business days.
+
+    ``_days`` lists the ordinals of every business day from REFERENCE_YEAR on,
+    ``_index`` maps each to its position in that list; both only ever grow at
+    the end (a year at a time, on demand), so an index never changes meaning.
+    """
 
     def __init__(self, subdivision="", start=datetime.time(9, 0), end=datetime.time(18, 0),
                  weekdays=(0, 1, 2, 3, 4), time_zone="Europe/Paris"):
@@ -55,36 +61,45 @@ class Calendar:
         self.tz = ZoneInfo(time_zone)
         self.open_us = _time_us(start)
         self.day_us = _time_us(end) - self.open_us  # business microseconds in one business day
-        self._days: dict[int, tuple[int, ...]] = {}
-        self._bases: dict[int, int] = {REFERENCE_YEAR: 0}
+        self._days: list[int] = []
+        self._index: dict[int, int] = {}
+        self._last_year = REFERENCE_YEAR - 1
+        self._last_ordinal = datetime.date(REFERENCE_YEAR, 1, 1).toordinal() - 1
 
     def __repr__(self):
         return f"Calendar({self.subdivision!r}, {self.start}-{self.end})"
 
-    def year_days(self, year: int) -> tuple[int, ...]:
-        """Sorted ordinals of the business days of ``year``."""
-        days = self._days.get(year)
-        if days is None:
-            off = public_holidays(year, self.subdivision)
-            first = datetime.date(year, 1, 1).toordinal()
-            last = datetime.date(year, 12, 31).toordinal()
-            days = self._days[year] = tuple(
-                o
-                for o in range(first, last + 1)
-                if (o - 1) % 7 in self.weekdays and datetime.date.fromordinal(o) not in off
-            )
-        return days
+    def extend_to(self, year: int) -> None:
+        """Make sure the table covers ``year`` (and the next one, for look-ahead)."""
+        if year < REFERENCE_YEAR:
+            raise ValueError(f"Business time is computed from {REFERENCE_YEAR} on.")
+        while self._last_year < year + 1:
+            y = self._last_year + 1
+            off = public_holidays(y, self.subdivision)
+            first = datetime.date(y, 1, 1).toordinal()
+            last = datetime.date(y, 12, 31).toordinal()
+            for o in range(first, last + 1):
+                if (o - 1) % 7 in self.weekdays and datetime.date.fromordinal(o) not in off:
+                    self._index[o] = len(self._days)
+                    self._days.append(o)
+            self._last_year, self._last_ordinal = y, last
 
-    def year_base(self, year: int) -> int:
-        """Index of the first business day of ``year``, counted from REFERENCE_YEAR."""
-        base = self._bases.get(year)
-        if base is None:
-            if year > REFERENCE_YEAR:
-                base = self.year_base(year - 1) + len(self.year_days(year - 1))
-            else:
-                base = self.year_base(year + 1) - len(self.year_days(year))
-            self._bases[year] = base
-        return base
+    def day_index(self, ordinal: int) -> tuple[int, bool]:
+        """(index of the first business day on or after ``ordinal``, whether that day is one itself)."""
+        if ordinal > self._last_ordinal - 366:
+            self.extend_to(datetime.date.fromordinal(ordinal).year)
+        elif ordinal < _FIRST_ORDINAL:
+            raise ValueError(f"Business time is computed from {REFERENCE_YEAR} on.")
+        index = self._index.get(ordinal)
+        if index is not None:
+            return index, True
+        return bisect.bisect_left(self._days, ordinal), False
+
+    def day_at(self, index: int) -> int:
+        """The ordinal of the business day at ``index``."""
+        while index >= len(self._days) - 300:
+            self.extend_to(self._last_year + 1)
+        return self._days[index]
 
 
 def _time_us(t: datetime.time) -> int:
@@ -127,20 +142,11 @@ def public_holidays(year: int, subdivision: str = "") -> frozenset[datetime.date
 
 def _next_day_index(cal: Calendar, day: datetime.date) -> tuple[int, bool]:
     """(index of the first business day on or after ``day``, whether ``day`` itself is one)."""
-    days = cal.year_days(day.year)
-    o = day.toordinal()
-    pos = bisect.bisect_left(days, o)
-    is_business = pos < len(days) and days[pos] == o
-    return cal.year_base(day.year) + pos, is_business
+    return cal.day_index(day.toordinal())
 
 
 def _day_at(cal: Calendar, index: int) -> datetime.date:
-    year = REFERENCE_YEAR + index // 252  # about 252 business days a year: a close first guess
-    while cal.year_base(year) > index:
-        year -= 1
-    while cal.year_base(year) + len(cal.year_days(year)) <= index:
-        year += 1
-    return datetime.date.fromordinal(cal.year_days(year)[index - cal.year_base(year)])
+    return datetime.date.fromordinal(cal.day_at(index))
 
 
 def _aware(value: datetime.datetime) -> datetime.datetime:
@@ -152,7 +158,7 @@ def _aware(value: datetime.datetime) -> datetime.datetime:
 def position(instant: datetime.datetime, cal: Calendar) -> int:
     """Business microseconds from the reference day to ``instant`` (constant outside business hours)."""
     local = _aware(instant).astimezone(cal.tz)
-    index, is_business = _next_day_index(cal, local.date())
+    index, is_business = cal.day_index(local.toordinal())
     if not is_business:
         return index * cal.day_us
     t = ((local.hour * 60 + local.minute) * 60 + local.second) * _US + local.microsecond
@@ -165,7 +171,7 @@ def instant_at(pos: int, cal: Calendar) -> datetime.datetime:
     index, rest = divmod(pos, cal.day_us)
     if rest == 0:
         index, rest = index - 1, cal.day_us
-    day = _day_at(cal, index)
+    day = datetime.date.fromordinal(cal.day_at(index))
     seconds, micro = divmod(cal.open_us + rest, _US)
     minutes, second = divmod(seconds, 60)
     hour, minute = divmod(minutes, 60)

@@ -226,3 +226,12 @@ def test_property_pauses_elapsed_inverts_add(start, h, pauses):
 def test_property_elapsed_is_additive(a, b, c):
     a, b, c = sorted([a, b, c])
     assert business_elapsed(a, c) == business_elapsed(a, b) + business_elapsed(b, c)
+
+
+def test_far_dates_extend_the_calendar_table():
+    start = paris(2090, 12, 29, 17)
+    end = business_add(start, 30)
+    assert end.year == 2091
+    assert business_elapsed(start, end) == 30 * H
+    with pytest.raises(ValueError):
+        business_add(paris(1999, 12, 31, 17), 4)
