@@ -2,6 +2,7 @@
 import datetime
 import hashlib
 
+from django.core.cache import cache
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -24,11 +25,29 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+TOKEN_CACHE_SECONDS = 60
+
+
+def token_cache_key(digest: str) -> str:
+    return f"backups:api-token:{digest}"
+
+
 def api_token_for_secret(raw: str) -> ApiToken | None:
-    """The active token matching ``raw`` (one indexed query), or ``None``."""
+    """The active token matching ``raw``, or ``None``.
+
+    Kept 60 s in Django's cache (the ingestion hot path); revoking deletes the
+    entry, so with a shared cache (Redis) a revoked token is refused at once,
+    and with per-process memory caches within 60 s.
+    """
     if not raw:
         return None
-    return ApiToken.objects.filter(token_hash=token_hash(raw), revoked_at__isnull=True).first()
+    digest = token_hash(raw)
+    token = cache.get(token_cache_key(digest))
+    if token is None:
+        token = ApiToken.objects.filter(token_hash=digest, revoked_at__isnull=True).first()
+        if token is not None:
+            cache.set(token_cache_key(digest), token, TOKEN_CACHE_SECONDS)
+    return token
 
 
 def device_for_hostname(*, client_id: int, hostname: str) -> Device | None:
@@ -74,8 +93,12 @@ def devices_for_supervision(*, before: datetime.datetime) -> QuerySet[Device]:
         subscription__is_active=True,
         subscription__contract__status=ContractStatus.ACTIVE,
         created_at__lt=before,
-    ).select_related("client", "subscription")
-    return with_backup_status(qs, before=before).order_by("client__name", "hostname")
+    ).select_related("client").only("pk", "hostname", "created_at", "client__name")
+    good = _latest_report(before=before, good_only=True)
+    return qs.annotate(
+        last_good_at=Subquery(good.values("ended_at")[:1]),
+        last_good_replicated=Subquery(good.values("replicated")[:1]),
+    ).order_by("client__name", "hostname")
 
 
 def stored_bytes_by_device(*, before: datetime.datetime) -> QuerySet:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -161,6 +163,9 @@ def api_token_create(
 def api_token_revoke(*, actor, token: ApiToken, now: datetime.datetime) -> bool:
     """Revoke a token (conditional update: revoking twice keeps the first date)."""
     done = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+    # Forget the cached token now and again after commit (a request may re-cache it meanwhile).
+    cache.delete(selectors.token_cache_key(token.token_hash))
+    transaction.on_commit(lambda: cache.delete(selectors.token_cache_key(token.token_hash)))
     if done:
         token.revoked_at = now
         audit_record(actor=actor, obj=token, action="backups.api_token.revoked", changes={"revoked_at": [None, now]})
@@ -282,7 +287,30 @@ def _fingerprint(cleaned: dict) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def _store_report(*, client_id: int, only_device_id: int | None, cleaned: dict, source: str) -> tuple[JobReport, bool]:
+def _insert(obj, *, async_commit: bool = False) -> None:
+    """One INSERT. In autocommit (the API) that is the whole write, and a duplicate simply fails;
+    inside a transaction (CSV import, tests) a savepoint keeps the transaction usable after it.
+
+    ``async_commit`` (PostgreSQL, opt-in with ``settings.BACKUPS_INGEST_ASYNC_COMMIT``) does not wait
+    for the WAL flush: a database crash may lose the last fraction of a second of reports (the
+    supervision would then flag a missing backup), never corrupt anything. See docs/backups.md.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            obj.save(force_insert=True)
+    elif async_commit and connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            obj.save(force_insert=True)
+    else:
+        obj.save(force_insert=True)
+
+
+def _store_report(
+    *, client_id: int, only_device_id: int | None, cleaned: dict, source: str, async_commit: bool = False
+) -> tuple[JobReport, bool]:
     device = selectors.device_for_hostname(client_id=client_id, hostname=cleaned["device"])
     if device is None or (only_device_id is not None and device.pk != only_device_id):
         # Another client's device is reported exactly like an unknown one: nothing leaks.
@@ -291,25 +319,22 @@ def _store_report(*, client_id: int, only_device_id: int | None, cleaned: dict, 
             field="device", code="unknown_device",
         )
     fingerprint = _fingerprint(cleaned)
-    existing = JobReport.objects.filter(device=device, job_id=cleaned["job_id"]).first()
-    if existing is None:
-        sub = device.subscription
-        report = JobReport(
-            device=device, job_id=cleaned["job_id"], started_at=cleaned["started_at"], ended_at=cleaned["ended_at"],
-            status=cleaned["status"], kind=cleaned["kind"], bytes_transferred=cleaned["bytes_transferred"],
-            bytes_stored=cleaned["bytes_stored"], files_count=cleaned["files"], copies=cleaned["copies"],
-            # K1: a copy on each of the subscription's two sites.
-            replicated=all(cleaned["copies"].get(site, 0) >= 1 for site in sub.sites),
-            skipped=cleaned["skipped"], skipped_videos=cleaned["skipped"].get(SkipReason.VIDEO, 0),
-            source=source, payload_hash=fingerprint,
-        )
-        try:
-            with transaction.atomic():
-                report.save()
-            return report, True
-        except IntegrityError:
-            # The same job arrived twice at once: the other request stored it.
-            existing = JobReport.objects.get(device=device, job_id=cleaned["job_id"])
+    sub = device.subscription
+    report = JobReport(
+        device=device, job_id=cleaned["job_id"], started_at=cleaned["started_at"], ended_at=cleaned["ended_at"],
+        status=cleaned["status"], kind=cleaned["kind"], bytes_transferred=cleaned["bytes_transferred"],
+        bytes_stored=cleaned["bytes_stored"], files_count=cleaned["files"], copies=cleaned["copies"],
+        # K1: a copy on each of the subscription's two sites.
+        replicated=all(cleaned["copies"].get(site, 0) >= 1 for site in sub.sites),
+        skipped=cleaned["skipped"], skipped_videos=cleaned["skipped"].get(SkipReason.VIDEO, 0),
+        source=source, payload_hash=fingerprint,
+    )
+    try:
+        _insert(report, async_commit=async_commit)
+        return report, True
+    except IntegrityError:
+        # Unique (device, job_id): this job was already received (a retry, or two requests at once).
+        existing = JobReport.objects.get(device=device, job_id=cleaned["job_id"])
     existing.device = device
     if existing.payload_hash != fingerprint:
         raise ReportInvalid(
@@ -320,7 +345,8 @@ def _store_report(*, client_id: int, only_device_id: int | None, cleaned: dict, 
 
 
 def report_record(
-    *, client_id: int, data, now: datetime.datetime, source: str, only_device_id: int | None = None
+    *, client_id: int, data, now: datetime.datetime, source: str, only_device_id: int | None = None,
+    async_commit: bool = False,
 ) -> tuple[JobReport, bool]:
     """Validate and store one job report of a client's device; returns ``(report, created)``.
 
@@ -329,13 +355,15 @@ def report_record(
     id is refused (``code="conflict"``). Nothing is stored when it raises.
     """
     cleaned = report_validate(data, now=now)
-    return _store_report(client_id=client_id, only_device_id=only_device_id, cleaned=cleaned, source=source)
+    return _store_report(client_id=client_id, only_device_id=only_device_id, cleaned=cleaned, source=source,
+                         async_commit=async_commit)
 
 
 def report_ingest(*, token: ApiToken, data, now: datetime.datetime) -> tuple[JobReport, bool]:
     """A report sent to the API with ``token`` (limited to its client, and to its device if it has one)."""
     return report_record(client_id=token.client_id, only_device_id=token.device_id, data=data, now=now,
-                         source=ReportSource.API)
+                         source=ReportSource.API,
+                         async_commit=getattr(settings, "BACKUPS_INGEST_ASYNC_COMMIT", False))
 
 
 CSV_COLUMNS = REQUIRED_FIELDS + OPTIONAL_FIELDS

@@ -206,7 +206,25 @@ def test_get_is_not_allowed(client, token_a):
 
 
 def test_ingestion_query_count_is_constant(client, device_a, token_a, django_assert_max_num_queries):
-    # token, device, existing job?, savepoint + insert (+ last_used_at once per 5 minutes)
+    # device, then savepoint + insert + release (the token is cached; last_used_at once per 5 minutes)
     post(client, dict(VALID, job_id="warm"), token_a[1])
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         assert post(client, VALID, token_a[1]).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_a_retry_is_one_failed_insert_then_the_existing_report(client, device_a, token_a):
+    """Outside a test transaction the API writes in autocommit: a single INSERT, no savepoint."""
+    assert post(client, VALID, token_a[1]).status_code == 201
+    again = post(client, VALID, token_a[1])
+    assert again.status_code == 200 and again.json()["created"] is False
+    assert post(client, dict(VALID, files=1), token_a[1]).status_code == 409
+    assert JobReport.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_opt_in_asynchronous_commit_stores_the_report_the_same_way(client, device_a, token_a, settings):
+    settings.BACKUPS_INGEST_ASYNC_COMMIT = True
+    assert post(client, VALID, token_a[1]).status_code == 201
+    assert post(client, VALID, token_a[1]).status_code == 200
+    assert JobReport.objects.get().skipped_videos == 12
