@@ -130,3 +130,25 @@ def test_staff_records_a_transfer_through_the_admin(client, staff_user, provider
     assert response.status_code == 302, response.content.decode()[:2000]
     invoice.refresh_from_db()
     assert (invoice.amount_paid, invoice.status) == (Decimal("50.00"), "partly_paid")
+
+
+def test_demo_data_is_idempotent(provider):
+    """payments.demo on the contracts and billing demos: mandates, paid batches, a rejection, a formal notice."""
+    import io
+
+    from billing import demo as billing_demo
+    from contracts import demo as contracts_demo
+    from payments import demo
+
+    today = D(2026, 11, 29)
+    out = io.StringIO()
+    contracts_demo.load(today=today, stdout=out)
+    billing_demo.load(today=today, stdout=out)
+    demo.load(today=today, stdout=out)
+    assert Mandate.objects.count() == 2
+    assert DebitBatch.objects.filter(status="settled").exists()
+    assert Rejection.objects.count() == 1
+    assert FormalNotice.objects.filter(status="sent").count() == 1
+    before = _counts()
+    demo.load(today=today, stdout=out)
+    assert _counts() == before
