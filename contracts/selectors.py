@@ -147,23 +147,21 @@ _first_year_payments = None
 
 
 def register_first_year_payments(func) -> None:
-    """Billing registers ``func(*, contract, start, end) -> Decimal``: sums paid for the first contract year.
+    """Billing registers ``func(contract) -> Decimal``: the sums paid for the first contract year (C11).
 
-    Called from billing's ``AppConfig.ready()``; until then the liability cap is unknown.
+    Called from billing's ``AppConfig.ready()`` (contracts never imports billing);
+    until then the liability cap is unknown and shown as such.
     """
     global _first_year_payments
     _first_year_payments = func
 
 
 def contract_liability_cap(contract: Contract) -> Decimal | None:
-    """CGV C11: the provider's liability is capped at the sums the client paid for the first contract year.
-
-    ``None`` while billing has not registered how to compute it.
-    """
+    """CGV C11: the provider's liability is capped at the sums the client paid for the first contract year
+    (``terms.first_contract_year``). ``None`` while billing has not registered how to compute it."""
     if _first_year_payments is None:
         return None
-    start, end = terms.first_contract_year(contract.start_date)
-    return money(_first_year_payments(contract=contract, start=start, end=end))
+    return money(_first_year_payments(contract))
 
 
 # --- Client portal: reads scoped by the signed-in contact's client (added for the portal) ---------

@@ -63,14 +63,31 @@ def test_deadlines_page_query_count_is_constant(staff_client, django_assert_num_
     assert body.count("30/09/2027") == n and body.count("en retard") == n
 
 
-def test_contract_change_page_explains_the_terms(staff_client):
+def test_contract_change_page_explains_the_terms(staff_client, monkeypatch):
+    from contracts import selectors
+
     [contract] = contracts(1)
-    response = staff_client.get(reverse("admin:contracts_contract_change", args=[contract.pk]))
-    body = response.content.decode()
-    assert response.status_code == 200
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    monkeypatch.setattr(selectors, "_first_year_payments", lambda c: Decimal("1234.5"))
+    body = staff_client.get(url).content.decode()
     assert "30/09/2027" in body and "31/12/2028" in body  # C3 deadline, later letter → following term
-    assert "non disponibles" in body  # C11 waits for billing
+    assert "1\u202f234,50\xa0€" in body  # C11 from billing's figure
     assert "2 ans après sa fin" in body  # C12
+    monkeypatch.setattr(selectors, "_first_year_payments", None)
+    assert "non disponibles" in staff_client.get(url).content.decode()  # C11 without billing
+
+
+def test_billing_registers_the_c11_figure(db):
+    from contracts import selectors
+
+    contract = ContractFactory()
+    assert selectors.contract_liability_cap(contract) == Decimal("0.00")  # nothing paid yet
+
+
+def test_ended_contract_shows_c12_end(staff_client):
+    contract = ContractFactory(status=ContractStatus.ENDED, end_date=D(2028, 2, 29))
+    body = staff_client.get(reverse("admin:contracts_contract_change", args=[contract.pk])).content.decode()
+    assert "jusqu&#x27;au 28/02/2030" in body or "jusqu'au 28/02/2030" in body
 
 
 def test_termination_form_previews_then_records(staff_client):
