@@ -210,11 +210,13 @@ def test_s2_nightly_job_runs_the_scan(contract_plain):
 
 @pytest.mark.parametrize("rows", [5, 50])
 def test_scan_query_count_does_not_grow_with_rows(rows, django_assert_num_queries, contract_plain):
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.get_for_model(Ticket)  # cached, as in a running process
     TicketFactory.create_batch(rows, client=contract_plain.client, contract=contract_plain)
-    # 1 synced FM ends, 2 ended FM events, 3 open FM events (+ prefetch of clients: 4),
-    # 5 breach UPDATE, 6 claimed rows, 7 audit bulk INSERT, 8 e-mail key check, 9 savepoint,
-    # 10 e-mail INSERT, 11 release, 12 at-risk UPDATE (none left), 13 call-backs UPDATE,
-    # 14-15 repair UPDATEs.
+    # 1 applied force-majeure ends, 2 ended events, 3 open events (no client prefetch: none open),
+    # 4 breach UPDATE, 5 claimed rows, 6 audit bulk INSERT, 7 e-mail key check, 8 savepoint,
+    # 9 e-mail INSERT, 10 release, 11 at-risk UPDATE, 12 call-backs UPDATE, 13-14 the two repair UPDATEs.
     with django_assert_num_queries(14):
         result = services.sla_scan(now=paris(2026, 12, 10, 10))
     assert result["breached"] == rows
