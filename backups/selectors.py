@@ -1,6 +1,7 @@
 """Reads of the backup option, with their joins and annotations done once."""
 import datetime
 import hashlib
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -84,21 +85,39 @@ def with_backup_status(qs: QuerySet[Device], *, before: datetime.datetime | None
     )
 
 
-def devices_for_supervision(*, before: datetime.datetime) -> QuerySet[Device]:
-    """Devices the daily supervision checks: active devices of active subscriptions of active contracts."""
+@dataclass(frozen=True)
+class SupervisedDevice:
+    """What the daily supervision needs to know about a device (plain rows: 10,000 of them are read at once)."""
+
+    pk: int
+    hostname: str
+    client_name: str
+    created_at: datetime.datetime
+    last_good_at: datetime.datetime | None
+    last_good_replicated: bool | None
+
+
+def devices_for_supervision(*, before: datetime.datetime) -> list[SupervisedDevice]:
+    """Devices the daily supervision checks (active devices of active subscriptions of active contracts),
+    with their last good backup ended before ``before``. One query."""
     from contracts.choices import ContractStatus
 
-    qs = Device.objects.filter(
-        is_active=True,
-        subscription__is_active=True,
-        subscription__contract__status=ContractStatus.ACTIVE,
-        created_at__lt=before,
-    ).select_related("client").only("pk", "hostname", "created_at", "client__name")
     good = _latest_report(before=before, good_only=True)
-    return qs.annotate(
-        last_good_at=Subquery(good.values("ended_at")[:1]),
-        last_good_replicated=Subquery(good.values("replicated")[:1]),
-    ).order_by("client__name", "hostname")
+    rows = (
+        Device.objects.filter(
+            is_active=True,
+            subscription__is_active=True,
+            subscription__contract__status=ContractStatus.ACTIVE,
+            created_at__lt=before,
+        )
+        .annotate(
+            last_good_at=Subquery(good.values("ended_at")[:1]),
+            last_good_replicated=Subquery(good.values("replicated")[:1]),
+        )
+        .order_by("client__name", "hostname")
+        .values_list("pk", "hostname", "client__name", "created_at", "last_good_at", "last_good_replicated")
+    )
+    return [SupervisedDevice(*row) for row in rows]
 
 
 def stored_bytes_by_device(*, before: datetime.datetime) -> QuerySet:

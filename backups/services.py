@@ -471,7 +471,7 @@ def supervision_run(*, today: datetime.date) -> dict:
     A constant number of queries whatever the number of devices.
     """
     start, end = supervision_window(today)
-    devices = list(selectors.devices_for_supervision(before=end))
+    devices = selectors.devices_for_supervision(before=end)
     failed = defaultdict(int)
     # Failed jobs are few: fetch those of the window, keep the supervised devices' ones below.
     for device_id in JobReport.objects.filter(
@@ -482,14 +482,14 @@ def supervision_run(*, today: datetime.date) -> dict:
     for device in devices:
         if (device.last_good_at is None or device.last_good_at < start) and device.created_at <= start:
             last = _fmt_dt(device.last_good_at) if device.last_good_at else _("jamais")
-            flags.append(SupervisionFlag(device=device, day=today, kind=FlagKind.NO_SUCCESS,
+            flags.append(SupervisionFlag(device_id=device.pk, day=today, kind=FlagKind.NO_SUCCESS,
                                          detail=_("dernière sauvegarde réussie : %(last)s") % {"last": last}))
         if failed[device.pk]:
-            flags.append(SupervisionFlag(device=device, day=today, kind=FlagKind.FAILED_JOB,
+            flags.append(SupervisionFlag(device_id=device.pk, day=today, kind=FlagKind.FAILED_JOB,
                                          detail=_("%(n)s job(s) échoué(s) sur 24 h") % {"n": failed[device.pk]}))
         if device.last_good_at is not None and not device.last_good_replicated:
             flags.append(SupervisionFlag(
-                device=device, day=today, kind=FlagKind.MISSING_REPLICA,
+                device_id=device.pk, day=today, kind=FlagKind.MISSING_REPLICA,
                 detail=_("sauvegarde du %(last)s sans ses deux copies") % {"last": _fmt_dt(device.last_good_at)},
             ))
     flagged = len({f.device_id for f in flags})
@@ -522,7 +522,7 @@ def _supervision_digest_body(*, today, devices, flags, start, end) -> str:
     by_device = {d.pk: d for d in devices}
     for flag in flags:
         device = by_device[flag.device_id]
-        lines.append(f"- {device.client.name} — {device.hostname} : {flag.get_kind_display()} ({flag.detail})")
+        lines.append(f"- {device.client_name} — {device.hostname} : {flag.get_kind_display()} ({flag.detail})")
     return "\n".join(lines)
 
 
