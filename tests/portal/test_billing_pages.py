@@ -198,3 +198,18 @@ def test_quote_pdf_renders_on_demand(client, marc, client_a):
     quote.refresh_from_db()
     assert b"".join(response.streaming_content) == quote.pdf.read()
     assert billing_pdf.quote_render_and_store(quote.pk) is False
+
+
+def test_credit_note_cancels_the_invoice_and_nets_to_zero_on_the_statement(client, marc, client_a):
+    """L2: an issued invoice is corrected by a credit note; the statement's balance comes back to 0."""
+    invoice = issue_invoice(client_a, today=datetime.date(2026, 11, 2), unit_price="100.00")
+    note = billing_services.invoice_credit(actor=None, invoice=invoice, today=datetime.date(2026, 11, 5),
+                                           reason="Intervention couverte par le contrat")
+    client.force_login(marc.user)
+    body = client.get(reverse("portal:invoices")).content.decode()
+    assert note.number in body and f"Avoir sur {invoice.number}" in body
+    detail = client.get(reverse("portal:invoice_detail", kwargs={"invoice_id": invoice.pk})).content.decode()
+    assert "annulée par avoir" in detail and note.number in detail
+    statement = client.get(reverse("portal:statement")).context["statement"]
+    assert [r.total_ttc for r in statement["rows"]] == [Decimal("120.00"), Decimal("-120.00")]
+    assert statement["balance"] == Decimal("0.00")
