@@ -104,3 +104,32 @@ def test_h5_mailbox_admin_applies_the_service_checks(client, staff_user):
     assert "Adresse déjà utilisée sur exemple.fr : info" in response.content.decode()
     assert client.post(url, {**data, "local_part": "vente", "aliases": ""}).status_code == 302
     assert Mailbox.objects.filter(is_active=True).count() == 1
+
+
+@pytest.mark.parametrize("name", ["hostingservice", "changerequest", "mailbox", "certificate", "domain"])
+def test_admin_lists_do_not_grow_with_rows(client, staff_user, name):
+    """The same number of queries for 3 and 12 rows of each list (joins done by list_select_related)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from hosting import services
+    from hosting.choices import ChangeRequestOrigin
+    from tests.factories.hosting import MailboxFactory
+
+    def add(n):
+        for _ in range(n):
+            service = HostingServiceFactory(mailbox_count=2)
+            MailboxFactory(service=service)
+            certificate_for(service.domain, not_after=paris_datetime(datetime.date(2026, 12, 31), 12))
+            services.change_request_create(actor=None, service=service, requested_mailboxes=4,
+                                           origin=ChangeRequestOrigin.STAFF, now=NOW)
+
+    client.force_login(staff_user)
+    url = reverse(f"admin:hosting_{name}_changelist")
+    counts = []
+    for n in (3, 9):
+        add(n)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]

@@ -144,3 +144,10 @@ def test_nightly_query_count_does_not_grow_with_rows(rows, django_assert_num_que
     with django_assert_num_queries(4):
         services.expiry_alerts_send(today=datetime.date(2026, 4, 20))
         services.change_requests_flag_overdue(today=datetime.date(2026, 4, 20), now=paris_datetime(datetime.date(2026, 4, 20), 1))
+
+
+def test_hosting_jobs_are_in_the_600_band():
+    from core.nightly import discover
+
+    orders = {job.name: job.order for job in discover() if job.name.startswith("hosting.")}
+    assert orders == {"hosting.expiry_alerts": 600, "hosting.overdue_change_requests": 610}
