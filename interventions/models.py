@@ -105,6 +105,7 @@ class Ticket(models.Model):
                 condition=Q(sla_state__in=["on_track", "at_risk"], responded_at__isnull=True,
                             paused_since__isnull=True),
             ),
+            models.Index(fields=["sla_claim"], name="ticket_sla_claim"),  # the scan reads back what it claimed
             models.Index(fields=["client", "status"], name="ticket_client_status"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
         ]
