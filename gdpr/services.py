@@ -274,7 +274,7 @@ def contact_anonymise(
     is replaced. Issued invoices and accounting records are never touched.
     Idempotent: a second call returns the first proof.
     """
-    contact = Contact.objects.select_for_update().select_related("client", "user").get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("client", "user").get(pk=contact.pk)
     existing = Anonymisation.objects.filter(contact=contact).first()
     if existing is not None:
         return existing
