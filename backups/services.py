@@ -311,7 +311,7 @@ def _insert(obj, *, async_commit: bool = False) -> None:
 def _store_report(
     *, client_id: int, only_device_id: int | None, cleaned: dict, source: str, async_commit: bool = False
 ) -> tuple[JobReport, bool]:
-    device = selectors.device_for_hostname(client_id=client_id, hostname=cleaned["device"])
+    device = selectors.device_route(client_id=client_id, hostname=cleaned["device"])
     if device is None or (only_device_id is not None and device.pk != only_device_id):
         # Another client's device is reported exactly like an unknown one: nothing leaks.
         raise ReportInvalid(
@@ -319,13 +319,12 @@ def _store_report(
             field="device", code="unknown_device",
         )
     fingerprint = _fingerprint(cleaned)
-    sub = device.subscription
     report = JobReport(
-        device=device, job_id=cleaned["job_id"], started_at=cleaned["started_at"], ended_at=cleaned["ended_at"],
+        device_id=device.pk, job_id=cleaned["job_id"], started_at=cleaned["started_at"], ended_at=cleaned["ended_at"],
         status=cleaned["status"], kind=cleaned["kind"], bytes_transferred=cleaned["bytes_transferred"],
         bytes_stored=cleaned["bytes_stored"], files_count=cleaned["files"], copies=cleaned["copies"],
         # K1: a copy on each of the subscription's two sites.
-        replicated=all(cleaned["copies"].get(site, 0) >= 1 for site in sub.sites),
+        replicated=all(cleaned["copies"].get(site, 0) >= 1 for site in device.sites),
         skipped=cleaned["skipped"], skipped_videos=cleaned["skipped"].get(SkipReason.VIDEO, 0),
         source=source, payload_hash=fingerprint,
     )
@@ -334,8 +333,7 @@ def _store_report(
         return report, True
     except IntegrityError:
         # Unique (device, job_id): this job was already received (a retry, or two requests at once).
-        existing = JobReport.objects.get(device=device, job_id=cleaned["job_id"])
-    existing.device = device
+        existing = JobReport.objects.get(device_id=device.pk, job_id=cleaned["job_id"])
     if existing.payload_hash != fingerprint:
         raise ReportInvalid(
             _("Le job « %(job)s » a déjà été reçu avec un contenu différent.") % {"job": cleaned["job_id"]},

@@ -59,10 +59,10 @@ def _error(status: int, message: str, *, field: str | None = None, code: str = "
     return response
 
 
-def report_json(report: JobReport) -> dict:
+def report_json(report: JobReport, *, hostname: str) -> dict:
     return {
         "id": report.pk,
-        "device": report.device.hostname,
+        "device": hostname,
         "job_id": report.job_id,
         "status": report.status,
         "ended_at": report.ended_at.isoformat(),
@@ -93,4 +93,5 @@ def report_ingest_view(request):
         report, created = services.report_ingest(token=token, data=data, now=now)
     except ReportInvalid as exc:
         return _error(409 if exc.code == "conflict" else 400, exc.message, field=exc.field, code=exc.code)
-    return JsonResponse({"created": created, "report": report_json(report)}, status=201 if created else 200)
+    body = {"created": created, "report": report_json(report, hostname=data["device"].strip().lower())}
+    return JsonResponse(body, status=201 if created else 200)
