@@ -484,7 +484,7 @@ def recurring_invoice_drafts(*, contract, lines, period: rules.Period) -> tuple[
 
 def recurring_invoices_issue(
     *, actor, today: datetime.date, now: datetime.datetime | None = None, render_pdf: bool = True,
-    contract_ids: list[int] | None = None,
+    contract_ids: list[int] | None = None, catch_up_days: int | None = None,
 ) -> dict:
     """CGV B1: issue, for every active contract, the invoice of each billing period now due.
 
@@ -502,7 +502,9 @@ def recurring_invoices_issue(
     now = now or timezone.now()
     lead = conf.get("BILLING_RECURRING_LEAD_DAYS")
     to_day = today + datetime.timedelta(days=lead)
-    from_day = to_day - datetime.timedelta(days=conf.get("BILLING_RECURRING_CATCH_UP_DAYS"))
+    if catch_up_days is None:
+        catch_up_days = conf.get("BILLING_RECURRING_CATCH_UP_DAYS")
+    from_day = to_day - datetime.timedelta(days=catch_up_days)
     batch = conf.get("BILLING_RECURRING_BATCH")
     issued = 0
     skipped = 0
