@@ -119,33 +119,29 @@ def portal_user_reinvite(*, actor, admin: Contact, contact: Contact, base_url: s
     return contact
 
 
+def _portal_user_set_active(*, actor, admin: Contact, contact: Contact, now: datetime.datetime, active: bool):
+    _require_company_admin(admin, contact)
+    if not active and contact.pk == admin.pk:
+        raise PortalError(_("Vous ne pouvez pas désactiver votre propre accès."))
+    user = contact.user
+    if user is None or user.is_active == active:
+        raise PortalError(_("Cet accès est déjà actif.") if active else _("Cet accès est déjà désactivé."))
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor, obj=contact, action="portal.user.enabled" if active else "portal.user.disabled",
+        changes={"is_active": [not active, active], "at": [None, now]},
+    )
+    return contact
+
+
 @transaction.atomic
 def portal_user_disable(*, actor, admin: Contact, contact: Contact, now: datetime.datetime) -> Contact:
     """Block a user's portal login; its open sessions stop working at the next request."""
-    _require_company_admin(admin, contact)
-    if contact.pk == admin.pk:
-        raise PortalError(_("Vous ne pouvez pas désactiver votre propre accès."))
-    user = contact.user
-    if user is None or not user.is_active:
-        raise PortalError(_("Cet accès est déjà désactivé."))
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    audit_record(
-        actor=actor, obj=contact, action="portal.user.disabled", changes={"is_active": [True, False], "at": [None, now]}
-    )
-    return contact
+    return _portal_user_set_active(actor=actor, admin=admin, contact=contact, now=now, active=False)
 
 
 @transaction.atomic
 def portal_user_enable(*, actor, admin: Contact, contact: Contact, now: datetime.datetime) -> Contact:
     """Give a disabled user its portal login back."""
-    _require_company_admin(admin, contact)
-    user = contact.user
-    if user is None or user.is_active:
-        raise PortalError(_("Cet accès est déjà actif."))
-    user.is_active = True
-    user.save(update_fields=["is_active"])
-    audit_record(
-        actor=actor, obj=contact, action="portal.user.enabled", changes={"is_active": [False, True], "at": [None, now]}
-    )
-    return contact
+    return _portal_user_set_active(actor=actor, admin=admin, contact=contact, now=now, active=True)
