@@ -323,43 +323,39 @@ class ContractAdmin(AuditedAdminMixin, admin.ModelAdmin):
             request, _("Résiliation du contrat %(ref)s") % {"ref": contract.reference},
             contract=contract, form=form, quote=quote))
 
-    def suspension_view(self, request, pk):
+    def _contract_form_view(self, request, pk, *, form, apply, success, title, submit):
+        """A form about one contract whose valid data ``apply(contract, data)`` hands to a service."""
         contract = get_object_or_404(Contract.objects.select_related("client"), pk=pk)
         if not self.has_change_permission(request, contract):
             raise PermissionDenied
-        form = SuspensionForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                data = form.cleaned_data
-                services.contract_suspend(
-                    actor=request.user, contract=contract, now=timezone.now(), reason=data["reason"],
-                    letter_sent_on=data["letter_sent_on"], letter_tracking_number=data["letter_tracking_number"],
-                    letter_scan=data["letter_scan"], details=data["details"], scope=data["scope"],
-                )
-                self.message_user(request, _("Contrat suspendu."), messages.SUCCESS)
+                apply(contract, form.cleaned_data)
+                self.message_user(request, success, messages.SUCCESS)
                 return redirect(self._change_url(contract))
             except ContractError as exc:
                 form.add_error(None, exc.message)
         return TemplateResponse(request, "contracts/admin/simple_form.html", self._context(
-            request, _("Suspension des services du contrat %(ref)s (CGV art. 8, C10)") % {"ref": contract.reference},
-            contract=contract, form=form, submit=_("Suspendre")))
+            request, title % {"ref": contract.reference}, contract=contract, form=form, submit=submit))
+
+    def suspension_view(self, request, pk):
+        return self._contract_form_view(
+            request, pk, form=SuspensionForm(request.POST or None, request.FILES or None),
+            apply=lambda contract, data: services.contract_suspend(
+                actor=request.user, contract=contract, now=timezone.now(), **data),
+            success=_("Contrat suspendu."), submit=_("Suspendre"),
+            title=_("Suspension des services du contrat %(ref)s (CGV art. 8, C10)"),
+        )
 
     def resumption_view(self, request, pk):
-        contract = get_object_or_404(Contract.objects.select_related("client"), pk=pk)
-        if not self.has_change_permission(request, contract):
-            raise PermissionDenied
-        form = ResumptionForm(request.POST or None, initial={"resumption_letter_sent_on": business_today()})
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.contract_resume(actor=request.user, contract=contract, now=timezone.now(),
-                                         **form.cleaned_data)
-                self.message_user(request, _("Services repris."), messages.SUCCESS)
-                return redirect(self._change_url(contract))
-            except ContractError as exc:
-                form.add_error(None, exc.message)
-        return TemplateResponse(request, "contracts/admin/simple_form.html", self._context(
-            request, _("Reprise des services du contrat %(ref)s (C10)") % {"ref": contract.reference},
-            contract=contract, form=form, submit=_("Reprendre les services")))
+        return self._contract_form_view(
+            request, pk,
+            form=ResumptionForm(request.POST or None, initial={"resumption_letter_sent_on": business_today()}),
+            apply=lambda contract, data: services.contract_resume(
+                actor=request.user, contract=contract, now=timezone.now(), **data),
+            success=_("Services repris."), submit=_("Reprendre les services"),
+            title=_("Reprise des services du contrat %(ref)s (C10)"),
+        )
 
     def revision_preview_view(self, request):
         """P3: what the next 1 January revision would do, without saving anything."""

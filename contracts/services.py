@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contracts import conf, selectors, terms
 from contracts.choices import (
@@ -147,11 +148,10 @@ def contract_activate(*, actor, contract: Contract) -> Contract:
 
 RUNNING = (ContractStatus.ACTIVE, ContractStatus.SUSPENDED)
 AMICABLE_DISCOUNT = Decimal("20.00")  # CGV C5
-_EARLY_KINDS = (TerminationKind.EARLY_CLIENT, TerminationKind.AMICABLE, TerminationKind.FOR_CAUSE)
 _FREQUENCY_PERIOD = {
-    BillingFrequency.MONTHLY: _("le mois en cours"),
-    BillingFrequency.QUARTERLY: _("le trimestre en cours"),
-    BillingFrequency.YEARLY: _("l'année en cours"),
+    BillingFrequency.MONTHLY: gettext_lazy("le mois en cours"),
+    BillingFrequency.QUARTERLY: gettext_lazy("le trimestre en cours"),
+    BillingFrequency.YEARLY: gettext_lazy("l'année en cours"),
 }
 
 
