@@ -4,8 +4,10 @@ import datetime
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from billing.choices import DocumentType, InvoiceKind
+from billing.models import Invoice
 from contracts.choices import ContactRole
-from contracts.models import Client, Contact
+from contracts.models import Client, Contact, Contract
 from hosting.choices import ChangeRequestStatus, PriceItem, ServiceStatus
 from hosting.exceptions import HostingError
 from hosting.models import (
@@ -28,6 +30,15 @@ def price_on(*, item: str, day: datetime.date) -> HostingPrice:
             % {"item": PriceItem(item).label, "day": f"{day:%d/%m/%Y}"}
         )
     return price
+
+
+def invoiced_period_starts(*, contract: Contract, starts: list[datetime.date]) -> set[datetime.date]:
+    """Which of ``starts`` already have the contract's recurring invoice (issued in advance, B1)."""
+    return set(
+        Invoice.objects.filter(
+            contract=contract, kind=InvoiceKind.RECURRING, document_type=DocumentType.INVOICE, period_start__in=starts
+        ).values_list("period_start", flat=True)
+    )
 
 
 def certificate_valid_for(*, domain: Domain, now: datetime.datetime) -> Certificate | None:

@@ -44,6 +44,21 @@ def _fmt(dt: datetime.datetime) -> str:
     return dt.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
+def amendment_start(*, contract: Contract, day: datetime.date) -> datetime.date:
+    """H5, B1: the first day from which a change made on ``day`` is billed.
+
+    The start of the next billing period (``hosting.periods``) — unless the
+    billing run already issued that period's recurring invoice in advance
+    (``BILLING_RECURRING_LEAD_DAYS``): an issued invoice never changes (L2), so
+    the change then starts with the first period not invoiced yet.
+    """
+    starts = [next_billing_period_start(contract.billing_frequency, day)]
+    for _i in range(3):
+        starts.append(next_billing_period_start(contract.billing_frequency, starts[-1]))
+    invoiced = selectors.invoiced_period_starts(contract=contract, starts=starts)
+    return next((start for start in starts if start not in invoiced), starts[-1])
+
+
 def change_request_due_on(received_at: datetime.datetime) -> datetime.date:
     """CGV H5: a change in the number of mailboxes is done within 8 days of the request.
 
@@ -216,7 +231,7 @@ def service_activate(*, actor, service: HostingService, now: datetime.datetime) 
     _amend_contract(
         actor=actor,
         service=service,
-        effective_from=next_billing_period_start(service.contract.billing_frequency, today),
+        effective_from=amendment_start(contract=service.contract, day=today),
         mailboxes=service.mailbox_count,
     )
     return service
@@ -240,7 +255,7 @@ def service_close(*, actor, service: HostingService, today: datetime.date) -> Ho
         _amend_contract(
             actor=actor,
             service=service,
-            effective_from=next_billing_period_start(service.contract.billing_frequency, today),
+            effective_from=amendment_start(contract=service.contract, day=today),
             mailboxes=None,
         )
     return service
@@ -491,7 +506,7 @@ def change_request_complete(*, actor, change_request: ChangeRequest, now: dateti
             % {"active": active, "n": request.requested_mailboxes, "extra": active - request.requested_mailboxes}
         )
     today = business_today(now)
-    effective_from = next_billing_period_start(service.contract.billing_frequency, today)
+    effective_from = amendment_start(contract=service.contract, day=today)
     before_service = snapshot(service)
     service.mailbox_count = request.requested_mailboxes
     service.save()
