@@ -63,23 +63,43 @@ class AmountFilter(admin.SimpleListFilter):
         return queryset.filter(q)
 
 
-class InvoiceLineInline(admin.TabularInline):
-    model = InvoiceLine
+class DraftOnlyLinesInline(admin.TabularInline):
+    """Lines are edited while their invoice or quote is a draft, then frozen (L2)."""
+
     extra = 0
     fields = ["position", "description", "quantity", "unit_price", "vat_rate", "total_ht"]
     readonly_fields = ["total_ht"]
 
-    def _issued(self, obj):
-        return obj is not None and obj.status != InvoiceStatus.DRAFT
+    def _frozen(self, obj):
+        return obj is not None and obj.status != "draft"
 
     def has_add_permission(self, request, obj=None):
-        return not self._issued(obj) and super().has_add_permission(request, obj)
+        return not self._frozen(obj) and super().has_add_permission(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return not self._issued(obj) and super().has_change_permission(request, obj)
+        return not self._frozen(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return not self._issued(obj) and super().has_delete_permission(request, obj)
+        return not self._frozen(obj) and super().has_delete_permission(request, obj)
+
+
+class InvoiceLineInline(DraftOnlyLinesInline):
+    model = InvoiceLine
+
+
+class ServiceActionsMixin:
+    """Admin actions call a service per selected row and turn a ``BillingError`` into a message."""
+
+    def _run(self, request, queryset, func, done_message):
+        done = 0
+        for obj in queryset:
+            try:
+                func(obj)
+                done += 1
+            except BillingError as exc:
+                self.message_user(request, f"{obj} : {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, done_message % {"n": done})
 
 
 class SalesJournalForm(forms.Form):
@@ -88,7 +108,7 @@ class SalesJournalForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
     """Invoices and credit notes. Drafts are editable; issued ones are read-only (L2)."""
 
     list_display = ["display_number", "document_type", "kind", "client", "issue_date", "period_start", "total_ttc",
@@ -170,17 +190,6 @@ class InvoiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
                    "title": _("Journal des ventes")}
         return TemplateResponse(request, "billing/admin/sales_journal.html", context)
 
-    def _run(self, request, queryset, func, done_message):
-        done = 0
-        for invoice in queryset:
-            try:
-                func(invoice)
-                done += 1
-            except BillingError as exc:
-                self.message_user(request, f"{invoice} : {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, done_message % {"n": done})
-
     @admin.action(description=_("Émettre les brouillons sélectionnés"))
     def issue_selected(self, request, queryset):
         today = business_today()
@@ -221,23 +230,8 @@ class InvoiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
                   _("%(n)s facture(s) renvoyée(s)."))
 
 
-class QuoteLineInline(admin.TabularInline):
+class QuoteLineInline(DraftOnlyLinesInline):
     model = QuoteLine
-    extra = 0
-    fields = ["position", "description", "quantity", "unit_price", "vat_rate", "total_ht"]
-    readonly_fields = ["total_ht"]
-
-    def _frozen(self, obj):
-        return obj is not None and obj.status != QuoteStatus.DRAFT
-
-    def has_add_permission(self, request, obj=None):
-        return not self._frozen(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return not self._frozen(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return not self._frozen(obj) and super().has_delete_permission(request, obj)
 
 
 class HandSignatureForm(forms.Form):
@@ -247,7 +241,7 @@ class HandSignatureForm(forms.Form):
 
 
 @admin.register(Quote)
-class QuoteAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class QuoteAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "client", "title", "status", "issue_date", "valid_until", "total_ttc", "signed_at",
                     "payment_due_date"]
     list_filter = ["status", "signature_method"]
@@ -298,17 +292,6 @@ class QuoteAdmin(AuditedAdminMixin, admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
                    "original": quote, "title": _("Signature manuscrite du devis %(n)s") % {"n": quote}}
         return TemplateResponse(request, "billing/admin/hand_signature.html", context)
-
-    def _run(self, request, queryset, func, done_message):
-        done = 0
-        for quote in queryset:
-            try:
-                func(quote)
-                done += 1
-            except BillingError as exc:
-                self.message_user(request, f"{quote} : {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, done_message % {"n": done})
 
     @admin.action(description=_("Envoyer (numéroter et produire le PDF)"))
     def send_selected(self, request, queryset):

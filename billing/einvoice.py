@@ -39,6 +39,13 @@ def _date(parent, tag, day, *, qualified=False):
     _el(wrapper, "qdt:DateTimeString" if qualified else "udt:DateTimeString", day.strftime("%Y%m%d"), format="102")
 
 
+def _period(parent, start, end):
+    if start and end:
+        period = _el(parent, "ram:BillingSpecifiedPeriod")
+        _date(period, "ram:StartDateTime", start)
+        _date(period, "ram:EndDateTime", end)
+
+
 def _category(rate) -> tuple[str, str | None]:
     """VAT category (UNTDID 5305) and rate: S standard/reduced, Z zero, O outside the scope of VAT."""
     if rate is None:
@@ -104,10 +111,7 @@ def invoice_cii_xml(invoice, lines) -> bytes:
         _el(tax, "ram:CategoryCode", category)
         if rate is not None:
             _el(tax, "ram:RateApplicablePercent", rate)
-        if line.service_start and line.service_end:
-            period = _el(settlement, "ram:BillingSpecifiedPeriod")
-            _date(period, "ram:StartDateTime", line.service_start)
-            _date(period, "ram:EndDateTime", line.service_end)
+        _period(settlement, line.service_start, line.service_end)
         summation = _el(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
         _el(summation, "ram:LineTotalAmount", _amount(line.total_ht * sign))
 
@@ -152,10 +156,7 @@ def invoice_cii_xml(invoice, lines) -> bytes:
             _el(tax, "ram:ExemptionReasonCode", "VATEX-EU-O")
         if rate is not None:
             _el(tax, "ram:RateApplicablePercent", rate)
-    if invoice.period_start and invoice.period_end:
-        period = _el(settlement, "ram:BillingSpecifiedPeriod")
-        _date(period, "ram:StartDateTime", invoice.period_start)
-        _date(period, "ram:EndDateTime", invoice.period_end)
+    _period(settlement, invoice.period_start, invoice.period_end)
     terms = _el(settlement, "ram:SpecifiedTradePaymentTerms")
     _el(terms, "ram:Description", payment_terms_text(invoice))
     if invoice.due_date:
