@@ -286,6 +286,10 @@ def _line_spec(service: HostingService, mailboxes: int, effective_from: datetime
     )
 
 
+def _same(line: ContractLine, spec: _LineSpec) -> bool:
+    return (line.description, line.quantity, line.unit_price) == (spec.description, spec.quantity, spec.unit_price)
+
+
 def _amend_contract(
     *, actor, service: HostingService, effective_from: datetime.date, mailboxes: int | None
 ) -> ContractLine | None:
@@ -305,13 +309,7 @@ def _amend_contract(
     ongoing = [
         ln for ln in lines if ln not in future and (ln.valid_until is None or ln.valid_until >= effective_from)
     ]
-    if (
-        spec is not None
-        and not future
-        and len(ongoing) == 1
-        and (ongoing[0].description, ongoing[0].quantity, ongoing[0].unit_price)
-        == (spec.description, spec.quantity, spec.unit_price)
-    ):
+    if spec is not None and not future and len(ongoing) == 1 and _same(ongoing[0], spec):
         return ongoing[0]
     changes: dict = {"hosting_service": service.pk, "effective_from": effective_from}
     if future:
@@ -319,6 +317,14 @@ def _amend_contract(
                                       for ln in future]
         ContractLine.objects.filter(pk__in=[ln.pk for ln in future]).delete()
     end = effective_from - datetime.timedelta(days=1)
+    previous = next((ln for ln in lines if ln.valid_until == end), None)
+    if spec is not None and not ongoing and previous is not None and _same(previous, spec):
+        # An earlier change of this period is undone: the line that was to end simply goes on.
+        previous.valid_until = None
+        previous.save(update_fields=["valid_until"])
+        changes["reopened_line"] = previous.pk
+        audit_record(actor=actor, obj=contract, action="hosting.contract.amended", changes=changes)
+        return previous
     for line in ongoing:
         line.valid_until = end
         line.full_clean()
@@ -327,10 +333,11 @@ def _amend_contract(
         changes["ended_lines"] = {str(ln.pk): end.isoformat() for ln in ongoing}
     new_line = None
     if spec is not None:
+        anchor = ongoing[0] if ongoing else previous
         position = contract.lines.aggregate(m=Max("position"))["m"] or 0
         new_line = ContractLine(
             contract=contract,
-            position=max(position, HOSTING_LINE_POSITION - 1) + 1 if not ongoing else ongoing[0].position,
+            position=anchor.position if anchor else max(position, HOSTING_LINE_POSITION - 1) + 1,
             description=spec.description,
             quantity=spec.quantity,
             unit_price=spec.unit_price,

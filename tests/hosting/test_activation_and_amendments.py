@@ -230,6 +230,22 @@ def test_h5_a_second_change_in_the_same_period_replaces_the_planned_line(prices)
     ]
 
 
+def test_h5_a_change_undone_in_the_same_period_leaves_one_line(prices):
+    service = _ready(HostingServiceFactory(kind=ServiceKind.IMAP, mailbox_count=2,
+                                           contract__signature_date=datetime.date(2025, 1, 10)))
+    services.service_activate(actor=None, service=service, now=paris_datetime(datetime.date(2026, 3, 2), 10))
+    for wanted, day in [(5, 10), (2, 20)]:
+        req = services.change_request_create(actor=None, service=service, requested_mailboxes=wanted,
+                                             origin=ChangeRequestOrigin.STAFF,
+                                             now=paris_datetime(datetime.date(2026, 4, day), 9))
+        services.change_request_complete(actor=None, change_request=req,
+                                          now=paris_datetime(datetime.date(2026, 4, day), 11))
+    lines = _hosting_lines(service.contract)
+    assert [(ln.valid_from, ln.valid_until, ln.quantity) for ln in lines] == [
+        (datetime.date(2026, 4, 1), None, Decimal("2")),
+    ]
+
+
 def test_h5_going_down_to_zero_mailboxes_ends_the_line_without_a_new_one(prices):
     service = _ready(HostingServiceFactory(pricing_mode=PricingMode.PACK, mailbox_count=3,
                                            contract__signature_date=datetime.date(2025, 1, 10)))
