@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from billing import rules, services
@@ -135,8 +135,10 @@ class InvoiceAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
             return "—"
         return format_html('<a href="{}">PDF</a>', reverse("admin:billing_invoice_pdf", args=[obj.pk]))
 
+    exclude = ["pdf"]  # private file: served through pdf_view, never from MEDIA_URL
+
     def get_readonly_fields(self, request, obj=None):
-        every = [f.name for f in Invoice._meta.fields]
+        every = [f.name for f in Invoice._meta.fields if f.name != "pdf"] + ["pdf_link"]
         if obj is not None and obj.status != InvoiceStatus.DRAFT:
             return every
         return [name for name in every if name not in self.DRAFT_EDITABLE]
@@ -251,12 +253,38 @@ class QuoteAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
     inlines = [QuoteLineInline]
     actions = ["send_selected", "invoice_selected", "refuse_selected"]
     DRAFT_EDITABLE = ["client", "contract", "title", "valid_until", "deposit_rate"]
+    FILES = ["pdf", "signed_scan", "signed_copy"]
+    exclude = FILES  # private files: served through document_view, never from MEDIA_URL
 
     def get_readonly_fields(self, request, obj=None):
-        every = [f.name for f in Quote._meta.fields]
+        every = [f.name for f in Quote._meta.fields if f.name not in self.FILES] + ["documents"]
         if obj is not None and obj.status != QuoteStatus.DRAFT:
             return every
         return [name for name in every if name not in self.DRAFT_EDITABLE]
+
+    @admin.display(description=_("documents"))
+    def documents(self, obj):
+        if obj is None or not obj.pk:
+            return "—"
+        links = [
+            format_html('<a href="{}">{}</a>', reverse("admin:billing_quote_document", args=[obj.pk, name]), label)
+            for name, label in [("pdf", _("devis (PDF)")), ("signed_copy", _("exemplaire signé")),
+                                ("signed_scan", _("scan signé"))]
+            if getattr(obj, name)
+        ]
+        if obj.status == QuoteStatus.SENT:
+            links.append(format_html('<a href="{}">{}</a>', reverse("admin:billing_quote_hand_signature",
+                                                                     args=[obj.pk]),
+                                     _("enregistrer une signature manuscrite")))
+        return format_html_join(" — ", "{}", ((link,) for link in links)) if links else "—"
+
+    def document_view(self, request, pk, name):
+        quote = get_object_or_404(Quote, pk=pk)
+        if name not in self.FILES or not self.has_view_permission(request, quote) or not getattr(quote, name):
+            raise Http404
+        file = getattr(quote, name)
+        extension = file.name.rsplit(".", 1)[-1]
+        return FileResponse(file.open("rb"), as_attachment=True, filename=f"{quote.number}-{name}.{extension}")
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -271,6 +299,8 @@ class QuoteAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
         return [
             path("<int:pk>/signature-manuscrite/", self.admin_site.admin_view(self.hand_signature_view),
                  name="billing_quote_hand_signature"),
+            path("<int:pk>/document/<str:name>/", self.admin_site.admin_view(self.document_view),
+                 name="billing_quote_document"),
             *super().get_urls(),
         ]
 

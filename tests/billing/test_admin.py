@@ -124,3 +124,30 @@ def test_contract_first_year_paid_is_the_liability_cap_cgv_c11(staff, provider):
     response = staff.get(reverse("admin:contracts_contract_change", args=[contract.pk]))
     assert response.status_code == 200
     assert "115,81" in response.content.decode()
+
+
+def test_quote_admin_documents_and_hand_signature_cgv_b5(staff, provider, run_on_commit):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from billing.choices import QuoteStatus
+
+    quote = services.quote_create(actor=None, client=ClientFactory(), title="Restauration (K8)",
+                                  lines=[line("Restauration de 2 sites", "1", "180.00")])
+    with run_on_commit():
+        quote = services.quote_send(actor=None, quote=quote, today=D(2026, 3, 2))
+    change = staff.get(reverse("admin:billing_quote_change", args=[quote.pk]))
+    assert change.status_code == 200
+    assert reverse("admin:billing_quote_hand_signature", args=[quote.pk]) in change.content.decode()
+    document = staff.get(reverse("admin:billing_quote_document", args=[quote.pk, "pdf"]))
+    assert document.status_code == 200 and b"".join(document.streaming_content)[:5] == b"%PDF-"
+    assert staff.get(reverse("admin:billing_quote_document", args=[quote.pk, "other"])).status_code == 404
+    response = staff.post(reverse("admin:billing_quote_hand_signature", args=[quote.pk]), {
+        "signer_name": "Hélène Durand", "signed_on": "2026-03-05",
+        "scan": SimpleUploadedFile("signé.pdf", b"%PDF-1.4 scan", content_type="application/pdf"),
+    })
+    assert response.status_code == 302
+    quote.refresh_from_db()
+    assert (quote.status, quote.signer_name, quote.payment_due_date) == (QuoteStatus.ORDERED, "Hélène Durand",
+                                                                         D(2026, 5, 5))
+    invoice_page = staff.get(reverse("admin:billing_invoice_add"))
+    assert invoice_page.status_code == 200
