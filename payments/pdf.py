@@ -5,13 +5,15 @@ from django.utils import translation
 from weasyprint import HTML
 
 from billing.services import seller_snapshot
+from core.models import ProviderProfile
 from core.money import ZERO, money
 from payments import conf, selectors
 
 
 def _render(template: str, context: dict) -> bytes:
     with translation.override("fr"):
-        html = render_to_string(template, {"seller": seller_snapshot(), **context})
+        profile = ProviderProfile.objects.order_by("pk").first()
+        html = render_to_string(template, {"seller": seller_snapshot(profile) if profile else {}, **context})
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
 
 

@@ -8,6 +8,7 @@ from portal import (
     views_gdpr,
     views_hosting,
     views_invoices,
+    views_payments,
     views_tickets,
 )
 
@@ -38,6 +39,7 @@ urlpatterns = [
     path("factures/<int:invoice_id>/", views_invoices.invoice_detail, name="invoice_detail"),
     path("factures/<int:invoice_id>/pdf/", views_invoices.invoice_pdf, name="invoice_pdf"),
     path("releve-de-compte/", views_invoices.statement, name="statement"),
+    path("reglements/", views_payments.payments_overview, name="payments"),
     path("devis/", views_invoices.quote_list, name="quotes"),
     path("devis/<int:quote_id>/", views_invoices.quote_detail, name="quote_detail"),
     path("devis/<int:quote_id>/pdf/", views_invoices.quote_pdf, name="quote_pdf"),
