@@ -34,16 +34,23 @@ def _run_each(modeladmin, request, queryset, action, done_message):
         modeladmin.message_user(request, done_message % {"n": done}, messages.SUCCESS)
 
 
-class CertificateInline(admin.TabularInline):
-    model = Certificate
+class _ReadOnlyInline(admin.TabularInline):
+    """Shown for information; rows are added and edited in their own admin, through the services."""
+
     extra = 0
-    fields = ["names", "issuer", "not_valid_before", "not_valid_after"]
-    readonly_fields = fields
     can_delete = False
     show_change_link = True
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class CertificateInline(_ReadOnlyInline):
+    model = Certificate
+    fields = ["names", "issuer", "not_valid_before", "not_valid_after"]
 
 
 @admin.register(Domain)
@@ -105,18 +112,9 @@ class CertificateAdmin(AuditedAdminMixin, admin.ModelAdmin):
         obj.__dict__.update({k: v for k, v in cert.__dict__.items() if k != "_state"})
 
 
-class MailboxInline(admin.TabularInline):
-    """Read-only here: mailboxes are added and edited in their own admin, through the service checks."""
-
+class MailboxInline(_ReadOnlyInline):
     model = Mailbox
-    extra = 0
     fields = ["local_part", "display_name", "aliases", "is_active"]
-    readonly_fields = fields
-    show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(HostingService)

@@ -133,3 +133,17 @@ def test_admin_lists_do_not_grow_with_rows(client, staff_user, name):
             assert client.get(url).status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_change_pages_show_certificates_and_mailboxes_read_only(client, staff_user):
+    from tests.factories.hosting import MailboxFactory
+
+    service = HostingServiceFactory(domain__name="exemple.fr")
+    MailboxFactory(service=service, local_part="contact")
+    cert = certificate_for(service.domain, not_after=paris_datetime(datetime.date(2026, 12, 31), 12))
+    client.force_login(staff_user)
+    body = client.get(reverse("admin:hosting_hostingservice_change", args=[service.pk])).content.decode()
+    assert "contact" in body and 'name="mailboxes-0-local_part"' not in body
+    body = client.get(reverse("admin:hosting_domain_change", args=[service.domain.pk])).content.decode()
+    assert "*.exemple.fr" in body
+    assert client.get(reverse("admin:hosting_certificate_change", args=[cert.pk])).status_code == 200
