@@ -29,6 +29,19 @@ from gdpr.models import (
 )
 
 
+class ReadOnlyAdminMixin:
+    """Records written only by services (proofs, people seen by the DPO): no add, change or delete here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def action_with_form(form_class, *, title: str):
     """An admin action that first asks for a few values (reason, date…) on an intermediate page.
 
@@ -476,7 +489,7 @@ class AnonymiseForm(forms.Form):
 
 
 @admin.register(DataSubject)
-class DataSubjectAdmin(admin.ModelAdmin):
+class DataSubjectAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Export (portability) and anonymisation of a person; every export is logged (D2)."""
 
     list_display = ["__str__", "client", "email", "is_active"]
@@ -485,15 +498,6 @@ class DataSubjectAdmin(admin.ModelAdmin):
     actions = ["export_json", "anonymise"]
     fields = ["client", "last_name", "first_name", "email", "phone", "job_title", "is_active", "where_found"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("données trouvées dans"))
     def where_found(self, obj):
@@ -530,16 +534,7 @@ class DataSubjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Anonymisation)
-class AnonymisationAdmin(admin.ModelAdmin):
+class AnonymisationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["contact_id", "done_at", "actor", "reason"]
     readonly_fields = [f.name for f in Anonymisation._meta.fields]
     date_hierarchy = "done_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,14 +16,17 @@ from gdpr.models import (
 )
 
 
-def controller_recipients(client: Client) -> list[str]:
+def controller_recipients(client: Client, contacts: list[Contact] | None = None) -> list[str]:
     """Who receives what MIS sends the controller (D5, D6, D9, D10).
 
     The client's designated data-protection contact (``is_dpo``); failing that its
     company administrators; failing that its billing contacts; failing that the
     billing address of the company. Anonymised (inactive) contacts are skipped.
+    ``contacts``: the client's contacts when already fetched (bulk callers prefetch them).
     """
-    contacts = list(Contact.objects.filter(client=client, is_active=True).order_by("pk"))
+    if contacts is None:
+        contacts = list(Contact.objects.filter(client=client, is_active=True).order_by("pk"))
+    contacts = [c for c in contacts if c.is_active]
     for pick in (
         lambda c: c.is_dpo,
         lambda c: c.portal_role == ContactRole.ADMIN,

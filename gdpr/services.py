@@ -398,14 +398,7 @@ def subprocessor_add(*, actor, now: datetime.datetime, **fields) -> SubProcessor
 
 
 def _recipients_from_prefetch(client: Client) -> list[str]:
-    from contracts.choices import ContactRole
-
-    contacts = [c for c in client.contacts.all() if c.is_active]
-    for pick in (lambda c: c.is_dpo, lambda c: c.portal_role == ContactRole.ADMIN, lambda c: c.is_billing_contact):
-        emails = [c.email for c in contacts if pick(c)]
-        if emails:
-            return emails
-    return [client.billing_email]
+    return selectors.controller_recipients(client, contacts=sorted(client.contacts.all(), key=lambda c: c.pk))
 
 
 @transaction.atomic
