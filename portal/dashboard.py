@@ -6,10 +6,10 @@ debit. Technical: the open tickets with their intervention deadline (CGV S2).
 """
 import datetime
 
-from billing import selectors as billing_selectors
 from contracts import selectors as contract_selectors
 from hosting import selectors as hosting_selectors
 from interventions import selectors as intervention_selectors
+from payments import selectors as payment_selectors
 
 LIST_LIMIT = 10
 
@@ -20,12 +20,14 @@ def dashboard_context(request, *, today: datetime.date, now: datetime.datetime) 
         "today": today,
         "contracts": contract_selectors.active_contracts_for_client(client),
         "suspensions": contract_selectors.open_suspensions_for_client(client),
+        "formal_notice": payment_selectors.client_in_dunning(client),
         "maintenance_windows": list(hosting_selectors.maintenance_for_client(client, now=now)[:LIST_LIMIT]),
         "billing_enabled": can.billing,
         "tickets_enabled": can.technical,
     }
     if can.billing:
-        unpaid = list(billing_selectors.unpaid_invoices_for_client(client)[:LIST_LIMIT])
+        # open_balance = TTC + credit notes − paid: what staff see on the aged balance.
+        unpaid = list(payment_selectors.open_invoices(client=client)[:LIST_LIMIT])
         context["unpaid_invoices"] = unpaid
         upcoming = [inv for inv in unpaid if inv.collection_date and inv.collection_date >= today]
         context["next_collection"] = min(upcoming, key=lambda inv: inv.collection_date) if upcoming else None

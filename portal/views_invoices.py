@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,6 +14,7 @@ from billing.choices import InvoiceStatus, QuoteStatus
 from billing.exceptions import BillingError
 from billing.models import Invoice, Quote
 from core.dates import business_today
+from payments import selectors as payment_selectors
 from portal.access import BILLING, portal_view
 from portal.forms import InvoiceFilterForm, QuoteSignForm
 
@@ -79,9 +81,22 @@ def invoice_pdf(request, invoice_id: int):
 
 @portal_view(BILLING)
 def statement(request):
+    """The statement of account exactly as staff print it (payments.selectors.statement_of_account)."""
     today = business_today()
-    context = {"statement": selectors.client_statement(request.client, today=today), "today": today}
+    context = {
+        "statement": payment_selectors.statement_of_account(client=request.client, today=today),
+        "today": today,
+        "statement_pdf_url": _url_or_none("portal:payments_statement_pdf"),  # the payments portal page's PDF
+    }
     return render(request, "portal/invoices/statement.html", context)
+
+
+def _url_or_none(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
 
 
 # --- Quotes (CGV B5) --------------------------------------------------------------------------------

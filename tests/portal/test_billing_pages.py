@@ -91,21 +91,30 @@ def test_invoice_detail_shows_dates_and_lines(client, marc, client_a):
     assert "Intervention du 04/12/2026" in body and "96,00\u00a0€" in body
 
 
-def test_statement_of_account_totals(client, marc, client_a):
-    paid = issue_invoice(client_a, today=datetime.date(2026, 9, 1), unit_price="100.00")  # 120,00 TTC
-    billing_services.invoice_payment_status_refresh(actor=None, invoice=paid, today=datetime.date(2026, 10, 30),
-                                                    amount_paid=Decimal("120.00"))
-    issue_invoice(client_a, today=datetime.date(2026, 10, 1), unit_price="50.00")  # 60,00, due 30/11
-    issue_invoice(client_a, today=datetime.date(2026, 11, 20), unit_price="25.00")  # 30,00, due 30/12
+def test_statement_of_account_is_the_one_staff_print(client, marc, client_a):
+    """Invoices as debits, payments received and credit notes as credits, running balance, overdue (B1/B2)."""
+    from payments import services as payment_services
+    from payments.choices import PaymentMethod
+
+    first = issue_invoice(client_a, today=datetime.date(2026, 9, 1), unit_price="100.00")  # 120,00 TTC
+    issue_invoice(client_a, today=datetime.date(2026, 10, 1), unit_price="50.00")  # 60,00, collected 30/11
+    issue_invoice(client_a, today=datetime.date(2026, 11, 20), unit_price="25.00")  # 30,00, collected 30/12
+    payment_services.payment_record(
+        actor=None, client=client_a, method=PaymentMethod.TRANSFER, amount=Decimal("120.00"),
+        received_on=datetime.date(2026, 10, 20), today=datetime.date(2026, 10, 20), reference="VIR-001",
+        allocations=[(first, Decimal("120.00"))],
+    )
     client.force_login(marc.user)
     with time_machine.travel(datetime.datetime(2026, 12, 1, 9, tzinfo=datetime.UTC), tick=False):
         response = client.get(reverse("portal:statement"))
     statement = response.context["statement"]
-    assert [r.running_balance for r in statement["rows"]] == [Decimal("0.00"), Decimal("60.00"), Decimal("90.00")]
-    assert statement["total_ttc"] == Decimal("210.00") and statement["total_paid"] == Decimal("120.00")
+    assert [r["balance"] for r in statement["rows"]] == [
+        Decimal("120.00"), Decimal("180.00"), Decimal("60.00"), Decimal("90.00"),
+    ]
+    assert statement["total_debit"] == Decimal("210.00") and statement["total_credit"] == Decimal("120.00")
     assert statement["balance"] == Decimal("90.00") and statement["overdue"] == Decimal("60.00")
     body = response.content.decode()
-    assert "90,00\u00a0€" in body and "Dont 60,00\u00a0€ échus" in body
+    assert "90,00\u00a0€" in body and "Dont 60,00\u00a0€ échus" in body and "VIR-001" in body
 
 
 def test_technical_contact_has_no_billing_pages(client, emma, client_a, provider):
@@ -211,5 +220,7 @@ def test_credit_note_cancels_the_invoice_and_nets_to_zero_on_the_statement(clien
     detail = client.get(reverse("portal:invoice_detail", kwargs={"invoice_id": invoice.pk})).content.decode()
     assert "annulée par avoir" in detail and note.number in detail
     statement = client.get(reverse("portal:statement")).context["statement"]
-    assert [r.total_ttc for r in statement["rows"]] == [Decimal("120.00"), Decimal("-120.00")]
+    assert [(r["debit"], r["credit"]) for r in statement["rows"]] == [
+        (Decimal("120.00"), Decimal("0.00")), (Decimal("0.00"), Decimal("120.00")),
+    ]
     assert statement["balance"] == Decimal("0.00")

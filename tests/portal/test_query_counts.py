@@ -97,8 +97,8 @@ CASES = [
     ("users", _contacts, 4),
     # years of the filter, invoices with contract and corrected invoice (join)
     ("invoices", _invoices, 5),
-    # the statement's single query
-    ("statement", _invoices, 4),
+    # payments' statement of account: documents, payments (with debit item and rejection), overdue sum
+    ("statement", _invoices, 6),
     # quotes + their lines (prefetch)
     ("quotes", _quotes, 5),
 ]

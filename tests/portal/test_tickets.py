@@ -147,5 +147,5 @@ def test_ticket_pages_query_count_does_not_grow(client, emma, client_a, name):
             assert client.get(reverse(f"portal:{name}")).status_code == 200
         counts.append(len(ctx.captured_queries))
     # 3 per page; tickets: 1 (tickets with contract, site, contact, equipment joined);
-    # dashboard (technical): contracts + lines, suspensions, maintenance windows, open tickets.
-    assert counts == [{"tickets": 4, "dashboard": 8}[name]] * 2, "\n".join(q["sql"] for q in ctx.captured_queries)
+    # dashboard (technical): contracts + lines, suspensions, formal notice, maintenance windows, open tickets.
+    assert counts == [{"tickets": 4, "dashboard": 9}[name]] * 2, "\n".join(q["sql"] for q in ctx.captured_queries)
