@@ -82,7 +82,7 @@ def notices_with_unpaid_invoices(notice_ids) -> set[int]:
     """The notices among ``notice_ids`` with at least one listed invoice not fully paid. One query."""
     return set(
         FormalNoticeInvoice.objects.filter(notice_id__in=list(notice_ids), invoice__status__in=OPEN_STATUSES)
-        .values_list("notice_id", flat=True).distinct()
+        .order_by().values_list("notice_id", flat=True).distinct()
     )
 
 
@@ -96,7 +96,7 @@ def clients_with_due_debt(*, client_ids, today: datetime.date) -> set[int]:
     return set(
         Invoice.objects.filter(client_id__in=list(client_ids), document_type=DocumentType.INVOICE,
                                status__in=OPEN_STATUSES, due_date__lte=today)
-        .values_list("client_id", flat=True).distinct()
+        .order_by().values_list("client_id", flat=True).distinct()
     )
 
 

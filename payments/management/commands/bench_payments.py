@@ -39,6 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--notices", type=int, default=20)
 
     def handle(self, *args, **o):
+        self.verbosity = o["verbosity"]
         if Invoice.objects.exists() or Client.objects.exists():
             raise CommandError("This database holds data: run the benchmark on an empty database of its own.")
         with transaction.atomic():
@@ -63,7 +64,12 @@ class Command(BaseCommand):
             started = time.perf_counter()
             result = func()
             elapsed = time.perf_counter() - started
-        self.stdout.write(f"{label}: {elapsed:.2f} s, {len(ctx.captured_queries)} queries → {result}")
+        db = sum(float(q["time"]) for q in ctx.captured_queries)
+        self.stdout.write(f"{label}: {elapsed:.2f} s (database {db:.2f} s), {len(ctx.captured_queries)} queries "
+                          f"→ {result}")
+        if self.verbosity > 1:
+            for q in sorted(ctx.captured_queries, key=lambda q: -float(q["time"]))[:5]:
+                self.stdout.write(f"    {float(q['time']):.3f} s  {q['sql'][:300]}")
         return elapsed
 
     def _setup(self, n_invoices, n_clients, n_arrears, n_notices):
