@@ -163,6 +163,11 @@ class Device(models.Model):
             self.client_id = self.subscription.contract.client_id
         if self.site_id and self.client_id and self.site.client_id != self.client_id:
             raise ValidationError({"site": _("Le site doit appartenir au client de l'abonnement.")})
+        # The constraint covers (client, hostname), but forms exclude the derived client: say it here.
+        if self.client_id and Device.objects.filter(client_id=self.client_id, hostname=self.hostname).exclude(
+            pk=self.pk
+        ).exists():
+            raise ValidationError({"hostname": _("Ce client a déjà un appareil de ce nom.")})
 
     @property
     def videos_excluded(self) -> bool:

@@ -96,3 +96,12 @@ def test_admin_pages_and_supervision_board_render(client, staff_user, device_a):
         assert client.get(url).status_code == 200, url
     board = client.get("/admin/backups/supervisionrun/board/?day=2026-11-28").content.decode()
     assert "pc-accueil" in board and "aucune sauvegarde réussie depuis 24 h" in board
+
+
+def test_device_hostname_is_unique_per_client_with_a_clear_error(sub_a, device_a):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="déjà un appareil de ce nom"):
+        services.device_register(actor=None, subscription=sub_a, hostname="PC-Accueil", kind="workstation")
+    other = services.device_register(actor=None, subscription=sub_a, hostname=" PC-Compta ", kind="nas", os="DSM")
+    assert (other.hostname, other.client_id) == ("pc-compta", sub_a.contract.client_id)
