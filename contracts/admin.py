@@ -229,11 +229,16 @@ class ContractAdmin(AuditedAdminMixin, admin.ModelAdmin):
         today = business_today()
         rows = [(_("Redevance mensuelle HT en vigueur"), format_eur(selectors.contract_monthly_amount(obj, today)))]
         if obj.status in (ContractStatus.ACTIVE, ContractStatus.SUSPENDED) and obj.current_period_end:
-            following = terms.next_period(obj.current_period_end)
-            rows.append((_("Dénonciation à l'échéance (C3)"), _(
-                "lettre recommandée au plus tard le %(deadline)s pour une fin au %(end)s ; après, fin au %(next)s"
-            ) % {"deadline": obj.notice_deadline.strftime("%d/%m/%Y"), "end": obj.current_period_end.strftime(
-                "%d/%m/%Y"), "next": following[1].strftime("%d/%m/%Y")}))
+            dates = {"deadline": obj.notice_deadline.strftime("%d/%m/%Y"),
+                     "end": obj.current_period_end.strftime("%d/%m/%Y"),
+                     "next": terms.next_period(obj.current_period_end)[1].strftime("%d/%m/%Y")}
+            if today <= obj.notice_deadline:
+                c3 = _("lettre recommandée au plus tard le %(deadline)s pour une fin au %(end)s ; "
+                       "après, fin au %(next)s") % dates
+            else:
+                c3 = _("date limite du %(deadline)s passée : une lettre envoyée aujourd'hui met fin au contrat "
+                       "le %(next)s (il sera reconduit après le %(end)s)") % dates
+            rows.append((_("Dénonciation à l'échéance (C3)"), c3))
         pending = obj.terminations.filter(status=TerminationStatus.RECORDED).first()
         if pending:
             rows.append((_("Résiliation enregistrée"), pending.explanation))

@@ -156,3 +156,12 @@ def test_admin_actions_redirect_to_forms(staff_client):
         "action": "record_termination", "_selected_action": [contract.pk]})
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:contracts_contract_terminate", args=[contract.pk])
+
+
+def test_contract_page_after_the_notice_deadline(staff_client, staff_user):
+    """CGV C3: once 30 September has passed, a letter only ends the contract at the following term."""
+    [contract] = contracts(1)
+    with time_machine.travel("2027-10-05 10:00:00+02:00", tick=False):
+        staff_client.force_login(staff_user)  # the August session has expired by October
+        body = staff_client.get(reverse("admin:contracts_contract_change", args=[contract.pk])).content.decode()
+    assert "date limite du 30/09/2027 passée" in body and "le 31/12/2028" in body
