@@ -39,10 +39,12 @@ def test_production_refuses_to_start_without_allowed_hosts():
 
 
 def test_check_deploy_is_clean_with_production_settings():
+    # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for themselves; a deployment never has it.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env={**os.environ, "DEBUG": "False", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "mis.example.fr"},
+        env={**env, "DEBUG": "False", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "mis.example.fr"},
         capture_output=True,
         text=True,
         timeout=120,
