@@ -38,3 +38,18 @@ def extra_work_invoices(*, today: datetime.date) -> dict:
     first_of_month = today.replace(day=1)
     invoices = services.charges_invoice(actor=None, today=today, up_to=first_of_month - datetime.timedelta(days=1))
     return {"invoiced": len(invoices)}
+
+
+@nightly_job(order=290, name="billing.missing_pdfs")
+def missing_pdfs(*, today: datetime.date) -> dict:
+    """Re-queue the PDF of invoices issued before today still without one (failed render, lost task).
+
+    Today's invoices are left to the tasks their issue queued, so nothing is rendered twice.
+    """
+    from billing.models import Invoice
+
+    ids = list(
+        Invoice.objects.issued().filter(pdf="", issue_date__lt=today).order_by("pk").values_list("pk", flat=True)[:2000]
+    )
+    services.invoice_pdfs_queue(ids)
+    return {"queued": len(ids)}

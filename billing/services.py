@@ -159,7 +159,7 @@ def _finalize(invoice: Invoice, lines: list[InvoiceLine], *, seller: dict, today
     _fill_dates(invoice, today)
 
 
-def _queue_pdf(invoice_ids: list[int]) -> None:
+def invoice_pdfs_queue(invoice_ids: list[int]) -> None:
     """Render the PDFs once the issue is committed (a rolled-back issue renders nothing)."""
     if not invoice_ids:
         return
@@ -209,7 +209,7 @@ def _issue_new(
         changes_for=lambda inv: {"number": [None, inv.number], "total_ttc": [None, str(inv.total_ttc)]},
     )
     if render_pdf:
-        _queue_pdf([inv.pk for inv in invoices])
+        invoice_pdfs_queue([inv.pk for inv in invoices])
     return invoices
 
 
@@ -283,7 +283,7 @@ def invoice_issue(*, actor, invoice: Invoice, today: datetime.date, now: datetim
     InvoiceLine.objects.bulk_update(lines, ["total_ht"])  # the invoice is still a draft in the database
     invoice.save()
     audit_record(actor=actor, obj=invoice, action="billing.invoice.issued", changes=diff(before, snapshot(invoice)))
-    _queue_pdf([invoice.pk])
+    invoice_pdfs_queue([invoice.pk])
     return invoice
 
 

@@ -1,4 +1,6 @@
 """Celery entry points of billing: thin, they take ids and call the rendering/sending code."""
+import logging
+
 from celery import shared_task
 
 from billing import pdf
@@ -12,9 +14,12 @@ def render_invoice_pdfs_task(invoice_ids: list[int]):
 
     rendered = 0
     for invoice_id in invoice_ids:
-        if pdf.invoice_render_and_store(invoice_id):
-            rendered += 1
-            invoice_send_email(actor=None, invoice=Invoice.objects.select_related("client").get(pk=invoice_id))
+        try:
+            if pdf.invoice_render_and_store(invoice_id):
+                rendered += 1
+                invoice_send_email(actor=None, invoice=Invoice.objects.select_related("client").get(pk=invoice_id))
+        except Exception:  # one bad invoice must not block the others; the nightly job re-queues it
+            logging.getLogger(__name__).exception("PDF of invoice %s failed", invoice_id)
     return rendered
 
 

@@ -130,3 +130,16 @@ def test_out_of_scope_penalty_invoice_is_valid_factur_x(provider, run_on_commit)
     assert _text(tree, "//ram:GrandTotalAmount") == "40.00"
     assert not tree.xpath("//ram:SellerTradeParty/ram:SpecifiedTaxRegistration", namespaces=NS)
     assert "hors du champ" in PdfReader(invoice.pdf.open("rb")).pages[0].extract_text()
+
+
+def test_nightly_requeues_invoices_whose_pdf_is_missing(provider, run_on_commit):
+    draft = services.invoice_create_draft(actor=None, client=ClientFactory(), kind=InvoiceKind.EXTRA, lines=[line()])
+    invoice = services.invoice_issue(actor=None, invoice=draft, today=D(2026, 3, 31))  # on-commit render never ran
+    from core.nightly import run_nightly
+
+    with run_on_commit():
+        result = run_nightly(today=D(2026, 4, 1), only=["billing.missing_pdfs"])
+    assert result[0]["result"] == {"queued": 1}
+    invoice.refresh_from_db()
+    assert invoice.pdf
+    assert run_nightly(today=D(2026, 4, 2), only=["billing.missing_pdfs"])[0]["result"] == {"queued": 0}
