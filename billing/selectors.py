@@ -2,11 +2,11 @@
 import datetime
 from decimal import Decimal
 
-from dateutil.relativedelta import relativedelta
 from django.db.models import Q, QuerySet, Sum
 
 from billing.choices import DocumentType, InvoiceStatus
 from billing.models import Charge, Invoice, Quote
+from contracts import terms
 from core.money import ZERO, money
 
 
@@ -74,8 +74,7 @@ def contract_first_year_paid(contract) -> Decimal:
     a period, issue date) starts in that year, less what was refunded on their
     credit notes.
     """
-    start = contract.start_date
-    end = start + relativedelta(years=1) - datetime.timedelta(days=1)
+    start, end = terms.first_contract_year(contract.start_date)
     in_year = Q(period_start__range=(start, end)) | Q(period_start__isnull=True, issue_date__range=(start, end))
     paid = (
         Invoice.objects.filter(contract=contract, document_type=DocumentType.INVOICE)

@@ -188,7 +188,7 @@ class ContractAdmin(AuditedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "signature_date"
     readonly_fields = [
         "status", "initial_term_end", "current_period_start", "current_period_end", "notice_deadline", "end_date",
-        "syntec_base_index", "lifecycle", "first_year_paid",
+        "syntec_base_index", "lifecycle",
     ]
     fieldsets = [
         (None, {"fields": ["client", "reference", "status", "signature_date", "start_date", "billing_frequency"]}),
@@ -196,7 +196,6 @@ class ContractAdmin(AuditedAdminMixin, admin.ModelAdmin):
                                                 "availability_guarantee"]}),
         (_("Échéances (calculées)"), {"fields": ["initial_term_end", "current_period_start", "current_period_end",
                                                  "notice_deadline", "end_date", "syntec_base_index", "lifecycle"]}),
-        (_("Responsabilité (C11)"), {"fields": ["first_year_paid"]}),
     ]
     inlines = [ContractLineInline, ContractDocumentInline, EquipmentInline, TerminationInline, SuspensionInline,
                RevisionInline, AvailabilityInline]
@@ -206,16 +205,6 @@ class ContractAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("lines")
-
-    @admin.display(description=_("plafond de responsabilité : sommes payées la 1re année (C11)"))
-    def first_year_paid(self, obj):
-        # Added by billing: read lazily so contracts does not import billing at module load.
-        if obj is None or not obj.pk:
-            return "—"
-        from billing.selectors import contract_first_year_paid
-        from core.money import format_eur
-
-        return format_eur(contract_first_year_paid(obj))
 
     @admin.display(description=_("redevance mensuelle HT"))
     def monthly_amount(self, obj):
