@@ -89,7 +89,7 @@ def test_sign_a_quote(page, live_server, paul):
 
 
 def test_open_a_ticket_and_see_its_deadline(page, live_server, paul):
-    from django.utils import formats, timezone
+    from django.utils import formats, timezone, translation
 
     from interventions.models import Ticket
 
@@ -106,7 +106,7 @@ def test_open_a_ticket_and_see_its_deadline(page, live_server, paul):
     page.get_by_role("heading", name="Délai d'intervention").wait_for()
     ticket = Ticket.objects.get(client=paul.client)
     assert ticket.severity == 1 and ticket.contact_id == paul.pk
-    with timezone.override("Europe/Paris"):
+    with timezone.override("Europe/Paris"), translation.override("fr"):
         shown = formats.date_format(timezone.localtime(ticket.deadline_at), "l j F Y à H:i")
     assert page.get_by_text(f"Au plus tard le {shown}").is_visible()
     shoot(page, "ticket_detail")
