@@ -1,15 +1,20 @@
 """Nightly jobs of billing (order band 200–299). Each is idempotent and bulk."""
 import datetime
 
-from billing import services
+from billing import chunks, services
 from billing.models import Charge
 from core.nightly import nightly_job
 
 
 @nightly_job(order=200, name="billing.recurring")
 def recurring_invoices(*, today: datetime.date) -> dict:
-    """CGV B1: the invoices of the billing periods now due (in advance), missed nights included."""
-    return services.recurring_invoices_issue(actor=None, today=today)
+    """CGV B1: the invoices of the billing periods now due (in advance), missed nights included.
+
+    By chunks of ``BILLING_RUN_CHUNK_SIZE`` contracts (``billing.chunks``): queued
+    for all the workers when a worker runs the nightly sequence (beat), inline
+    from ``run_nightly`` on the command line and in eager mode.
+    """
+    return chunks.recurring_run(today=today)
 
 
 @nightly_job(order=210, name="billing.terminations")

@@ -482,6 +482,25 @@ def recurring_invoice_drafts(*, contract, lines, period: rules.Period) -> tuple[
     return invoice, invoice_lines
 
 
+def recurring_window(*, today: datetime.date, catch_up_days: int | None = None) -> tuple[datetime.date, datetime.date]:
+    """CGV B1: ``(from_day, to_day)``, the first days of the periods a run on ``today`` issues (lead, catch-up)."""
+    to_day = today + datetime.timedelta(days=conf.get("BILLING_RECURRING_LEAD_DAYS"))
+    if catch_up_days is None:
+        catch_up_days = conf.get("BILLING_RECURRING_CATCH_UP_DAYS")
+    return to_day - datetime.timedelta(days=catch_up_days), to_day
+
+
+def recurring_contracts(*, from_day: datetime.date, to_day: datetime.date):
+    """The contracts that may have a period starting between ``from_day`` and ``to_day`` (active, started)."""
+    from contracts.models import Contract
+
+    return (
+        Contract.objects.filter(status=ContractStatus.ACTIVE, start_date__lte=to_day)
+        .exclude(end_date__lt=from_day)
+        .order_by("reference")
+    )
+
+
 def recurring_invoices_issue(
     *, actor, today: datetime.date, now: datetime.datetime | None = None, render_pdf: bool = True,
     contract_ids: list[int] | None = None, catch_up_days: int | None = None,
@@ -497,26 +516,17 @@ def recurring_invoices_issue(
     contracts, lines and existing invoices are read per batch, numbers reserved
     in one locked update, rows bulk-inserted.
     """
-    from contracts.models import Contract, ContractLine
+    from contracts.models import ContractLine
 
     now = now or timezone.now()
-    lead = conf.get("BILLING_RECURRING_LEAD_DAYS")
-    to_day = today + datetime.timedelta(days=lead)
-    if catch_up_days is None:
-        catch_up_days = conf.get("BILLING_RECURRING_CATCH_UP_DAYS")
-    from_day = to_day - datetime.timedelta(days=catch_up_days)
+    from_day, to_day = recurring_window(today=today, catch_up_days=catch_up_days)
     batch = conf.get("BILLING_RECURRING_BATCH")
     issued = 0
     skipped = 0
     with transaction.atomic():
         # Lock the series first: a concurrent run waits here, then sees the invoices this one created.
         numbering.lock_series(series=numbering.series_for(DocumentType.INVOICE), year=today.year)
-        contracts_qs = (
-            Contract.objects.filter(status=ContractStatus.ACTIVE, start_date__lte=to_day)
-            .exclude(end_date__lt=from_day)
-            .select_related("client")
-            .order_by("reference")
-        )
+        contracts_qs = recurring_contracts(from_day=from_day, to_day=to_day).select_related("client")
         if contract_ids is not None:
             contracts_qs = contracts_qs.filter(pk__in=contract_ids)
         contracts = list(contracts_qs)

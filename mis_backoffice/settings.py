@@ -179,6 +179,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A message taken by a worker that dies before acknowledging it (acks_late) goes back to the queue
+    # after this many seconds: keep it above the longest task (CELERY_TASK_TIME_LIMIT). docs/workers.md
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * CELERY_TASK_TIME_LIMIT),
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+    }
+# The recurring billing run (billing.chunks): contracts per chunk task, and auto/queue/inline.
+BILLING_RUN_CHUNK_SIZE = env.int("BILLING_RUN_CHUNK_SIZE", default=200)
+BILLING_RUN_MODE = env.str("BILLING_RUN_MODE", default="auto")
 
 # Production hardening (python manage.py check --deploy is clean with DEBUG off).
 SESSION_COOKIE_HTTPONLY = True
