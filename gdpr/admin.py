@@ -12,13 +12,14 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import AuditedAdminMixin
 from gdpr import selectors, services
-from gdpr.choices import DispositionStatus, RequestStatus
+from gdpr.choices import ControllerRequestKind, ControllerRequestStatus, DispositionStatus, RequestStatus
 from gdpr.exceptions import GdprError
 from gdpr.models import (
     Anonymisation,
     Breach,
     BreachNotification,
     Controller,
+    ControllerRequest,
     DataDisposition,
     DataSubject,
     DataSubjectRequest,
@@ -312,6 +313,93 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         _run(self, request, queryset.exclude(status=RequestStatus.ANSWERED), lambda r: services.request_mark_answered(
             actor=request.user, request=r, now=timezone.now(), notes=data["notes"]
         ), _("%(n)s demande(s) traitée(s)."))
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- controller instructions and assistance requests (D4, D7, D8) --------------------------------
+
+class ControllerRequestForm(forms.ModelForm):
+    class Meta:
+        model = ControllerRequest
+        fields = ["client", "kind", "subject", "description", "requester_name", "requester_email", "received_at"]
+
+    def clean_received_at(self):
+        received_at = self.cleaned_data["received_at"]
+        if received_at and received_at > timezone.now():
+            raise forms.ValidationError(_("La date de réception ne peut pas être dans le futur."))
+        return received_at
+
+
+class ChallengeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("En quoi l'instruction paraît contraire à la réglementation"), widget=forms.Textarea
+    )
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label=_("Réponse ou suite donnée (envoyée au client)"), widget=forms.Textarea)
+
+
+@admin.register(ControllerRequest)
+class ControllerRequestAdmin(admin.ModelAdmin):
+    """D4, D7, D8: the controller's documented instructions and assistance requests, answered by the DPO."""
+
+    list_display = ["reference", "subject", "client", "kind", "received_at", "due_date", "status"]
+    list_filter = ["status", "kind", "channel"]
+    search_fields = ["subject", "requester_name", "client__name"]
+    date_hierarchy = "received_at"
+    autocomplete_fields = ["client"]
+    actions = ["challenge", "answer"]
+
+    def get_queryset(self, request):
+        return selectors.controller_requests_for_staff()
+
+    def get_changeform_initial_data(self, request):
+        return {"received_at": timezone.now()}
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ControllerRequestForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ControllerRequestForm.Meta.fields
+        return ["reference"] + [f.name for f in ControllerRequest._meta.fields if f.name != "id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        data = {k: form.cleaned_data[k] for k in ControllerRequestForm.Meta.fields}
+        try:
+            created = services.controller_request_record(actor=request.user, now=timezone.now(), **data)
+        except GdprError as exc:
+            raise PermissionDenied(exc.message) from exc
+        obj.pk = created.pk
+        self.message_user(request, _("%(ref)s enregistrée ; accusé de réception envoyé au client.") % {
+            "ref": created.reference
+        })
+
+    @admin.action(description=_("Signaler une instruction illicite au client (D4)"))
+    @action_with_form(ChallengeForm, title=_("Signaler une instruction illicite"))
+    def challenge(self, request, queryset, data):
+        _run(self, request, queryset.filter(kind=ControllerRequestKind.INSTRUCTION),
+             lambda r: services.controller_request_challenge(
+                 actor=request.user, request=r, reason=data["reason"], now=timezone.now()),
+             _("%(n)s instruction(s) signalée(s) au client."))
+
+    @admin.action(description=_("Répondre et marquer traitée"))
+    @action_with_form(AnswerForm, title=_("Réponse au responsable de traitement"))
+    def answer(self, request, queryset, data):
+        _run(self, request, queryset.exclude(status=ControllerRequestStatus.DONE),
+             lambda r: services.controller_request_answer(
+                 actor=request.user, request=r, answer=data["answer"], now=timezone.now()),
+             _("%(n)s demande(s) traitée(s)."))
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -56,3 +56,19 @@ class ActivityCode(models.TextChoices):
     MAINTENANCE = "maintenance", _("maintenance et assistance informatique")
     BACKUP = "backup", _("sauvegarde de données")
     HOSTING = "hosting", _("hébergement de messagerie et de sites web")
+
+
+class ControllerRequestKind(models.TextChoices):
+    """What a controller (the client) asks of its processor (CGV D4, D7, D8; GDPR Art. 28(3))."""
+
+    INSTRUCTION = "instruction", _("instruction documentée sur un traitement (D4)")
+    DPIA = "dpia", _("aide à une analyse d'impact (AIPD, D7)")
+    PRIOR_CONSULTATION = "consultation", _("aide à une consultation préalable de la CNIL (D7)")
+    SECURITY = "security", _("description des mesures de sécurité (D7)")
+    AUDIT = "audit", _("documentation de conformité ou audit (D8)")
+
+
+class ControllerRequestStatus(models.TextChoices):
+    RECEIVED = "received", _("reçue, à traiter")
+    CHALLENGED = "challenged", _("instruction signalée comme illicite au client")
+    DONE = "done", _("traitée")

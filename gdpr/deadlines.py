@@ -49,3 +49,13 @@ def breach_alert_due(aware_at: datetime.datetime, now: datetime.datetime) -> int
     elapsed = now.astimezone(datetime.UTC) - aware_at.astimezone(datetime.UTC)  # real hours, DST-safe
     reached = [h for h in BREACH_ALERT_HOURS if elapsed >= datetime.timedelta(hours=h)]
     return reached[-1] if reached else None
+
+
+# Controller requests (D4, D7, D8): the terms and Art. 28(3) say "assist" and "inform immediately"
+# without a figure; MIS commits to answer within this many calendar days (documented in docs/gdpr.md).
+CONTROLLER_REQUEST_DAYS = 30
+
+
+def controller_request_due_date(received_at: datetime.datetime) -> datetime.date:
+    """D4/D7: the date MIS commits to answer a controller's instruction or assistance request by."""
+    return business_today(received_at) + datetime.timedelta(days=CONTROLLER_REQUEST_DAYS)

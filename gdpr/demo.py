@@ -1,14 +1,17 @@
-"""Demo data of gdpr (idempotent): the register, a request in progress, a breach notified in two stages."""
+"""Demo data of gdpr (idempotent): the register, a request in progress, a breach notified in two stages,
+an instruction challenged as unlawful (D4) and an impact-assessment assistance request (D7)."""
 import datetime
 
 from contracts.models import Client
 from core.dates import paris_datetime
 from gdpr import services
-from gdpr.choices import RequestKind
-from gdpr.models import Breach, DataSubjectRequest
+from gdpr.choices import ControllerRequestKind, RequestKind
+from gdpr.models import Breach, ControllerRequest, DataSubjectRequest
 
 DEMO_REQUEST_EMAIL = "jeanne.martin@example.fr"
 DEMO_BREACH_TITLE = "Vol d'un ordinateur portable du cabinet (démo)"
+DEMO_INSTRUCTION_SUBJECT = "Transmission du fichier clients à un partenaire (démo)"
+DEMO_DPIA_SUBJECT = "Analyse d'impact de la vidéosurveillance du magasin (démo)"
 
 
 def load(*, today, stdout):
@@ -58,7 +61,41 @@ def load(*, today, stdout):
             actor=None, breach=breach, now=breach.aware_at + datetime.timedelta(hours=30),
             message="L'analyse de la sauvegarde du portable montre 52 personnes et 160 documents concernés.",
         )
+    instruction, dpia = _controller_requests(lemoine, today)
+    stdout.write(
+        f"GDPR: instruction {instruction.reference} challenged, assistance request {dpia.reference} open."
+    )
     stdout.write(
         f"GDPR: register lines created {register['register_lines_created']}, request {request.reference} "
         f"in progress, breach {breach.reference} notified in {breach.notifications.count()} stages."
     )
+
+
+def _controller_requests(client, today):
+    """D4: an instruction MIS flagged as unlawful; D7: an impact-assessment request waiting for its answer."""
+    instruction = ControllerRequest.objects.filter(client=client, subject=DEMO_INSTRUCTION_SUBJECT).first()
+    if instruction is None:
+        received = paris_datetime(today - datetime.timedelta(days=5), 14, 10)
+        instruction = services.controller_request_record(
+            actor=None, client=client, kind=ControllerRequestKind.INSTRUCTION, subject=DEMO_INSTRUCTION_SUBJECT,
+            description="Merci d'extraire le fichier des clients de la carte de fidélité et de l'envoyer à "
+                        "notre partenaire traiteur pour sa prospection.",
+            requester_name="Paul Lemoine", requester_email="paul@boulangerie-lemoine.fr",
+            received_at=received, now=received,
+        )
+        services.controller_request_challenge(
+            actor=None, request=instruction, now=received + datetime.timedelta(hours=2),
+            reason="Les clients n'ont pas consenti à la transmission de leurs coordonnées à un tiers à des fins de "
+                   "prospection (art. 6 du RGPD et L34-5 du CPCE) : nous n'exécutons pas cette instruction en l'état.",
+        )
+    dpia = ControllerRequest.objects.filter(client=client, subject=DEMO_DPIA_SUBJECT).first()
+    if dpia is None:
+        received = paris_datetime(today - datetime.timedelta(days=2), 9, 0)
+        dpia = services.controller_request_record(
+            actor=None, client=client, kind=ControllerRequestKind.DPIA, subject=DEMO_DPIA_SUBJECT,
+            description="Nous installons deux caméras dans le magasin : pouvez-vous nous aider pour l'AIPD "
+                        "(description technique, durée de conservation des images, sécurité) ?",
+            requester_name="Paul Lemoine", requester_email="paul@boulangerie-lemoine.fr",
+            received_at=received, now=received,
+        )
+    return instruction, dpia

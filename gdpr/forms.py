@@ -2,7 +2,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gdpr.choices import RequestKind
+from gdpr.choices import ControllerRequestKind, RequestKind
 
 
 class PortalRequestForm(forms.Form):
@@ -15,4 +15,15 @@ class PortalRequestForm(forms.Form):
     description = forms.CharField(
         label=_("Demande"), widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Précisez les données ou traitements concernés."),
+    )
+
+
+class PortalControllerRequestForm(forms.Form):
+    """The company's documented instruction to MIS (D4) or a request for assistance (D7, D8)."""
+
+    kind = forms.ChoiceField(label=_("Nature"), choices=ControllerRequestKind.choices)
+    subject = forms.CharField(label=_("Objet"), max_length=200)
+    description = forms.CharField(
+        label=_("Demande ou instruction"), widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Pour une instruction : le traitement concerné, ce qui doit être fait, et à partir de quand."),
     )

@@ -29,3 +29,9 @@ def breach_alerts(*, today):
 def retention(*, today):
     """D1, D3, D10: end-of-contract return/deletion and retention periods; returns what it did."""
     return services.retention_apply(today=today, now=_job_now(today))
+
+
+@nightly_job(order=720, name="gdpr.controller_request_alerts")
+def controller_request_alerts(*, today):
+    """D4, D7: staff are told once about each controller request past the answer date MIS promised."""
+    return services.controller_requests_alert_overdue(today=today, now=_job_now(today))

@@ -19,6 +19,8 @@ from contracts.models import Client, Contact, Contract
 from gdpr.choices import (
     ActivityCode,
     BreachStatus,
+    ControllerRequestKind,
+    ControllerRequestStatus,
     DispositionChoice,
     DispositionStatus,
     NotificationStage,
@@ -237,6 +239,67 @@ class DataSubjectRequest(models.Model):
     @property
     def current_due_date(self) -> datetime.date:
         return self.extended_due_date or self.due_date
+
+
+class ControllerRequest(models.Model):
+    """An instruction or an assistance request from the controller (the client) to MIS (CGV D4, D7, D8).
+
+    D4: MIS processes hosted data only on the controller's documented
+    instructions — this is where they are documented — and informs the
+    controller at once when an instruction appears unlawful (``challenged``,
+    Art. 28(3) last subparagraph). D7/D8: MIS helps with impact assessments,
+    prior consultations of the CNIL, and documents its security measures. MIS
+    commits to answer by ``due_date`` (30 days, docs/gdpr.md).
+    """
+
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="controller_requests",
+        verbose_name=_("responsable de traitement (client)"),
+    )
+    kind = models.CharField(_("nature"), max_length=20, choices=ControllerRequestKind.choices)
+    channel = models.CharField(_("canal"), max_length=10, choices=RequestChannel.choices, default=RequestChannel.STAFF)
+    subject = models.CharField(_("objet"), max_length=200)
+    description = models.TextField(_("demande ou instruction"))
+    requester_name = models.CharField(_("donnée par"), max_length=200)
+    requester_email = models.EmailField(_("e-mail de l'auteur"), blank=True)
+    filed_by = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="filed_controller_requests",
+        verbose_name=_("déposée par (espace client)"),
+    )
+    received_at = models.DateTimeField(_("reçue le"))
+    due_date = models.DateField(_("réponse promise avant le"))
+    status = models.CharField(
+        _("état"), max_length=12, choices=ControllerRequestStatus.choices, default=ControllerRequestStatus.RECEIVED,
+        db_index=True,
+    )
+    challenged_at = models.DateTimeField(_("signalée illicite le"), null=True, blank=True)
+    challenge_reason = models.TextField(_("motif du signalement"), blank=True)
+    answered_at = models.DateTimeField(_("traitée le"), null=True, blank=True)
+    answer = models.TextField(_("réponse / suite donnée"), blank=True)
+    overdue_alerted_at = models.DateTimeField(_("alerte de retard envoyée le"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("saisie par"),
+    )
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("demande du responsable de traitement")
+        verbose_name_plural = _("demandes du responsable de traitement")
+        ordering = ["-received_at", "-pk"]
+        indexes = [models.Index(fields=["status", "due_date"], name="gdpr_ctrlreq_status_due")]
+
+    def __str__(self):
+        return f"{self.reference} — {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        return f"DRT-{self.pk or 0:05d}"
+
+    @property
+    def is_instruction(self) -> bool:
+        return self.kind == ControllerRequestKind.INSTRUCTION
 
 
 class BreachQuerySet(models.QuerySet):

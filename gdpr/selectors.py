@@ -8,6 +8,7 @@ from core.models import ProviderProfile
 from core.roles import DPO
 from gdpr.models import (
     Breach,
+    ControllerRequest,
     DataDisposition,
     DataSubjectRequest,
     ProcessingActivity,
@@ -98,6 +99,16 @@ def requests_for_client(client: Client) -> QuerySet[DataSubjectRequest]:
 
 def requests_for_staff() -> QuerySet[DataSubjectRequest]:
     return DataSubjectRequest.objects.select_related("client", "contact", "filed_by")
+
+
+# --- controller requests (D4, D7, D8) -------------------------------------------------------------
+
+def controller_requests_for_client(client: Client) -> QuerySet[ControllerRequest]:
+    return ControllerRequest.objects.filter(client=client).select_related("filed_by")
+
+
+def controller_requests_for_staff() -> QuerySet[ControllerRequest]:
+    return ControllerRequest.objects.select_related("client", "filed_by", "created_by")
 
 
 # --- breaches ----------------------------------------------------------------------------------

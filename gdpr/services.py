@@ -20,6 +20,8 @@ from core.models import AuditLogEntry, OutboundEmail
 from gdpr import deadlines, documents, personal_data, selectors
 from gdpr.choices import (
     BreachStatus,
+    ControllerRequestKind,
+    ControllerRequestStatus,
     DispositionChoice,
     DispositionStatus,
     NotificationStage,
@@ -31,6 +33,7 @@ from gdpr.models import (
     Anonymisation,
     Breach,
     BreachNotification,
+    ControllerRequest,
     DataDisposition,
     DataSubjectRequest,
     ProcessingActivity,
@@ -151,6 +154,150 @@ def request_mark_answered(
     request.save()
     audit_record(actor=actor, obj=request, action="gdpr.request.answered", changes=diff(before, snapshot(request)))
     return request
+
+
+# --- controller instructions and assistance requests (D4, D7, D8) --------------------------------
+
+def _controller_request_mail(request: ControllerRequest, template: str, subject: str, key: str, extra=None):
+    context = {"req": request, "client": request.client, "security_measures": SECURITY_MEASURES, **(extra or {})}
+    return email_queue(
+        to=selectors.controller_recipients(request.client),
+        subject=subject % {"ref": request.reference, "subject": request.subject},
+        body=render_to_string(template, context),
+        key=key,
+    )
+
+
+@transaction.atomic
+def controller_request_record(
+    *,
+    actor,
+    client: Client,
+    kind: str,
+    subject: str,
+    description: str,
+    requester_name: str,
+    received_at: datetime.datetime,
+    now: datetime.datetime,
+    channel: str = RequestChannel.STAFF,
+    requester_email: str = "",
+    filed_by: Contact | None = None,
+) -> ControllerRequest:
+    """Document a controller's instruction (D4) or assistance request (D7, D8).
+
+    The controller gets an acknowledgement with the reference and the date MIS
+    commits to answer by; MIS's DPO group is told at once.
+    """
+    if received_at > now:
+        raise GdprError(_("La date de réception ne peut pas être dans le futur."))
+    if filed_by is not None and filed_by.client_id != client.pk:
+        raise GdprError(_("L'auteur n'est pas un contact de ce client."))
+    request = ControllerRequest(
+        client=client, kind=kind, channel=channel, subject=subject.strip(), description=description.strip(),
+        requester_name=requester_name.strip(), requester_email=requester_email, filed_by=filed_by,
+        received_at=received_at, due_date=deadlines.controller_request_due_date(received_at),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    request.full_clean()
+    request.save()
+    _controller_request_mail(
+        request, "gdpr/email/controller_request_received.txt",
+        _("[RGPD] %(ref)s bien reçue : %(subject)s"), f"gdpr.ctrlreq.{request.pk}.received",
+    )
+    email_queue(
+        to=_breach_staff_recipients(),
+        subject=_("[RGPD] Nouvelle demande du client %(client)s : %(ref)s (%(kind)s)") % {
+            "client": client.name, "ref": request.reference, "kind": request.get_kind_display()
+        },
+        body=render_to_string("gdpr/email/controller_request_staff.txt", {"req": request, "client": client}),
+        key=f"gdpr.ctrlreq.{request.pk}.staff",
+    )
+    audit_record(actor=actor, obj=request, action="gdpr.controller_request.recorded", changes=snapshot(request))
+    return request
+
+
+@transaction.atomic
+def controller_request_challenge(
+    *, actor, request: ControllerRequest, reason: str, now: datetime.datetime
+) -> ControllerRequest:
+    """D4 (Art. 28(3)): tell the controller at once that an instruction appears to infringe the law.
+
+    Only an instruction not yet carried out can be challenged; the instruction is
+    then not carried out until the controller answers (staff record the outcome
+    with ``controller_request_answer``).
+    """
+    request = ControllerRequest.objects.select_for_update().select_related("client").get(pk=request.pk)
+    if not request.is_instruction:
+        raise GdprError(_("Seule une instruction peut être signalée comme illicite."))
+    if request.status != ControllerRequestStatus.RECEIVED:
+        raise GdprError(_("Cette instruction a déjà été %(state)s.") % {"state": request.get_status_display()})
+    if not reason.strip():
+        raise GdprError(_("Indiquez en quoi l'instruction paraît contraire à la réglementation."))
+    before = snapshot(request)
+    request.status = ControllerRequestStatus.CHALLENGED
+    request.challenged_at = now
+    request.challenge_reason = reason.strip()
+    request.save()
+    _controller_request_mail(
+        request, "gdpr/email/controller_request_challenged.txt",
+        _("[RGPD] %(ref)s : instruction non exécutée, elle nous paraît illicite"),
+        f"gdpr.ctrlreq.{request.pk}.challenged",
+    )
+    audit_record(
+        actor=actor, obj=request, action="gdpr.controller_request.challenged", changes=diff(before, snapshot(request))
+    )
+    return request
+
+
+@transaction.atomic
+def controller_request_answer(
+    *, actor, request: ControllerRequest, answer: str, now: datetime.datetime
+) -> ControllerRequest:
+    """Close the request with MIS's answer, sent to the controller (D4 carried out, D7/D8 assistance given).
+
+    A security-measures request (D7) gets the measures of the processing register in the e-mail.
+    """
+    request = ControllerRequest.objects.select_for_update().select_related("client").get(pk=request.pk)
+    if request.status == ControllerRequestStatus.DONE:
+        raise GdprError(_("Cette demande est déjà traitée."))
+    if not answer.strip():
+        raise GdprError(_("Indiquez la réponse ou la suite donnée : elle est envoyée au client."))
+    before = snapshot(request)
+    request.status = ControllerRequestStatus.DONE
+    request.answered_at = now
+    request.answer = answer.strip()
+    request.save()
+    _controller_request_mail(
+        request, "gdpr/email/controller_request_answered.txt", _("[RGPD] %(ref)s traitée : %(subject)s"),
+        f"gdpr.ctrlreq.{request.pk}.answered",
+        extra={"with_measures": request.kind == ControllerRequestKind.SECURITY},
+    )
+    audit_record(
+        actor=actor, obj=request, action="gdpr.controller_request.answered", changes=diff(before, snapshot(request))
+    )
+    return request
+
+
+def controller_requests_alert_overdue(*, today: datetime.date, now: datetime.datetime) -> dict:
+    """One digest to MIS's DPO group listing requests past their due date, each listed once (idempotent)."""
+    with transaction.atomic():
+        overdue = list(
+            ControllerRequest.objects.select_for_update(skip_locked=True)
+            .filter(due_date__lt=today, overdue_alerted_at__isnull=True)
+            .exclude(status=ControllerRequestStatus.DONE)
+            .select_related("client")
+            .order_by("due_date", "pk")
+        )
+        if not overdue:
+            return {"overdue": 0}
+        email_queue(
+            to=_breach_staff_recipients(),
+            subject=_("[RGPD] %(n)s demande(s) de client en retard") % {"n": len(overdue)},
+            body=render_to_string("gdpr/email/controller_requests_overdue.txt", {"requests": overdue, "today": today}),
+            key=f"gdpr.ctrlreq.overdue.{today.isoformat()}.{overdue[0].pk}",
+        )
+        ControllerRequest.objects.filter(pk__in=[r.pk for r in overdue]).update(overdue_alerted_at=now)
+    return {"overdue": len(overdue)}
 
 
 # --- personal data of a contact (D1–D3) --------------------------------------------------------

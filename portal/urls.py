@@ -60,4 +60,9 @@ urlpatterns = [
     path("donnees-personnelles/demandes/", views_gdpr.gdpr_request_list, name="gdpr_requests"),
     path("donnees-personnelles/demandes/nouvelle/", views_gdpr.gdpr_request_create, name="gdpr_request_create"),
     path("donnees-personnelles/demandes/<int:request_id>/", views_gdpr.gdpr_request_detail, name="gdpr_request_detail"),
+    path("donnees-personnelles/instructions/", views_gdpr.gdpr_instruction_list, name="gdpr_instructions"),
+    path("donnees-personnelles/instructions/nouvelle/", views_gdpr.gdpr_instruction_create,
+         name="gdpr_instruction_create"),
+    path("donnees-personnelles/instructions/<int:instruction_id>/", views_gdpr.gdpr_instruction_detail,
+         name="gdpr_instruction_detail"),
 ]

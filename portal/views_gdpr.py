@@ -1,5 +1,6 @@
 """Portal pages of personal data (CGV art. 14): sub-processors (D9), the company's processing register
-(Art. 30(2), D8) and data-subject requests (D3, D5). Scoped by ``request.client``."""
+(Art. 30(2), D8), data-subject requests (D3, D5) and the company's instructions and assistance requests to
+MIS (D4, D7, D8). Scoped by ``request.client``."""
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,8 +10,8 @@ from django.utils.translation import gettext as _
 from gdpr import selectors, services
 from gdpr.choices import RequestChannel
 from gdpr.exceptions import GdprError
-from gdpr.forms import PortalRequestForm
-from gdpr.models import DataSubjectRequest
+from gdpr.forms import PortalControllerRequestForm, PortalRequestForm
+from gdpr.models import ControllerRequest, DataSubjectRequest
 from portal.access import ADMIN, portal_view
 
 
@@ -83,3 +84,45 @@ def gdpr_request_detail(request, request_id: int):
     except DataSubjectRequest.DoesNotExist as exc:
         raise Http404 from exc
     return render(request, "portal/gdpr/request_detail.html", {"dsr": dsr})
+
+
+@portal_view(ADMIN)
+def gdpr_instruction_list(request):
+    """D4, D7, D8: the company's documented instructions and assistance requests to MIS, with MIS's answers."""
+    items = selectors.controller_requests_for_client(request.client)
+    return render(request, "portal/gdpr/instruction_list.html", {"items": items})
+
+
+@portal_view(ADMIN)
+def gdpr_instruction_create(request):
+    """Only the company's administrators speak for the controller."""
+    form = PortalControllerRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        now = timezone.now()
+        contact = request.contact
+        try:
+            item = services.controller_request_record(
+                actor=request.user, client=request.client, channel=RequestChannel.PORTAL, received_at=now, now=now,
+                requester_name=contact.full_name, requester_email=contact.email, filed_by=contact,
+                **form.cleaned_data,
+            )
+        except GdprError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(ref)s enregistrée ; MIS vous répondra au plus tard le %(due)s.")
+                % {"ref": item.reference, "due": item.due_date.strftime("%d/%m/%Y")},
+            )
+            return redirect("portal:gdpr_instruction_detail", instruction_id=item.pk)
+    status = 400 if form.errors else 200
+    return render(request, "portal/gdpr/instruction_create.html", {"form": form}, status=status)
+
+
+@portal_view(ADMIN)
+def gdpr_instruction_detail(request, instruction_id: int):
+    try:
+        item = selectors.controller_requests_for_client(request.client).get(pk=instruction_id)
+    except ControllerRequest.DoesNotExist as exc:
+        raise Http404 from exc
+    return render(request, "portal/gdpr/instruction_detail.html", {"item": item})

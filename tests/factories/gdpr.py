@@ -3,8 +3,8 @@ import datetime
 import factory
 
 from gdpr import deadlines
-from gdpr.choices import RequestKind
-from gdpr.models import Breach, DataSubjectRequest, SubProcessor
+from gdpr.choices import ControllerRequestKind, RequestKind
+from gdpr.models import Breach, ControllerRequest, DataSubjectRequest, SubProcessor
 from tests.factories.contracts import ClientFactory
 
 PARIS = datetime.timezone(datetime.timedelta(hours=1))
@@ -56,3 +56,19 @@ class BreachFactory(factory.django.DjangoModelFactory):
     contact_point = "DPO MIS, dpo@micro-info-service.fr, 04 94 00 00 00"
     likely_consequences = "Usurpation d'identité possible."
     measures = "Mots de passe réinitialisés ; plainte déposée."
+
+
+class ControllerRequestFactory(factory.django.DjangoModelFactory):
+    """A documented instruction from the controller (D4); other kinds are assistance requests (D7, D8)."""
+
+    class Meta:
+        model = ControllerRequest
+
+    client = factory.SubFactory(ClientFactory)
+    kind = ControllerRequestKind.INSTRUCTION
+    subject = "Purge des boîtes des anciens salariés"
+    description = "Supprimer les boîtes aux lettres des salariés partis avant le 1er janvier 2026."
+    requester_name = "Paul Lemoine"
+    requester_email = "paul@example.fr"
+    received_at = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=PARIS)
+    due_date = factory.LazyAttribute(lambda o: deadlines.controller_request_due_date(o.received_at))

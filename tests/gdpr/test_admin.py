@@ -15,7 +15,7 @@ from tests.factories.gdpr import BreachFactory, DataSubjectRequestFactory
 pytestmark = pytest.mark.django_db
 
 MODELS = ["subprocessor", "subprocessorauthorisation", "processingactivity", "controller", "datasubjectrequest",
-          "breach", "datadisposition", "datasubject", "anonymisation"]
+          "breach", "datadisposition", "datasubject", "anonymisation", "controllerrequest"]
 
 
 @pytest.fixture

@@ -100,8 +100,15 @@ def _data_subject_request(client: Client) -> int:
     return DataSubjectRequestFactory(client=client, requester_name="Demande CANARY").pk
 
 
+def _controller_request(client: Client) -> int:
+    from tests.factories.gdpr import ControllerRequestFactory
+
+    return ControllerRequestFactory(client=client, subject="Instruction CANARY").pk
+
+
 KWARG_BUILDERS: dict[str, Callable[[Client], object]] = {
     "request_id": _data_subject_request,
+    "instruction_id": _controller_request,
     "ticket_id": _ticket,
     "intervention_id": _finished_intervention,
     "invoice_id": _invoice,
@@ -163,6 +170,7 @@ def _canary_contract_document(client: Client) -> None:
 # Objects of client B with a visible label containing "CANARY", built before visiting every list page.
 CANARY_BUILDERS: list[Callable[[Client], None]] = [
     _data_subject_request,
+    _controller_request,
     _canary_contract_document,
     lambda client: EquipmentFactory(contract=ContractFactory(client=client), serial_number="SN-CANARY"),
     lambda client: _canary_ticket(client),
