@@ -186,6 +186,8 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * CELERY_TASK_TIME_LIMIT),
         "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
         "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+        # Two deployments (or test runs) sharing one Redis database keep apart with their own prefix.
+        "global_keyprefix": env.str("CELERY_REDIS_KEY_PREFIX", default=""),
     }
 # The recurring billing run (billing.chunks): contracts per chunk task, and auto/queue/inline.
 BILLING_RUN_CHUNK_SIZE = env.int("BILLING_RUN_CHUNK_SIZE", default=200)
