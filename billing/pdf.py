@@ -3,8 +3,14 @@
 Invoices and credit notes are PDF/A-3b with their Factur-X XML embedded
 (:mod:`billing.einvoice`); quotes are plain PDFs. Each PDF is rendered once,
 stored under an unguessable name and then served from storage.
+
+Speed (docs/benchmarks.md, "## billing"): the fontconfig configuration and the
+static stylesheet (``templates/billing/pdf.css``) are built once per worker
+thread and reused by every render; building them again cost about a third of
+a warm render.
 """
 import hashlib
+import threading
 from decimal import Decimal
 
 import facturx
@@ -12,7 +18,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from weasyprint import HTML
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 
 from billing import conf
 from billing.choices import InvoiceKind, PaymentMethod
@@ -37,9 +44,29 @@ def nature_of_supply(invoice) -> str:
     return "Prestations de services"
 
 
+_thread = threading.local()
+
+
+def _renderer() -> tuple[FontConfiguration, CSS]:
+    """The font configuration and the parsed static stylesheet of this thread, built on first use.
+
+    ``FontConfiguration()`` loads fontconfig's whole configuration and font list
+    (about 25 ms), and Pango's font map is not thread-safe: one per thread.
+    """
+    cached = getattr(_thread, "renderer", None)
+    if cached is None:
+        font_config = FontConfiguration()
+        stylesheet = CSS(string=render_to_string("billing/pdf.css"), font_config=font_config)
+        cached = _thread.renderer = (font_config, stylesheet)
+    return cached
+
+
 def _html_to_pdf(html: str, *, pdf_variant: str | None = None) -> bytes:
+    font_config, stylesheet = _renderer()
     kwargs = {"pdf_variant": pdf_variant} if pdf_variant else {}
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(**kwargs)
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
+        font_config=font_config, stylesheets=[stylesheet], **kwargs
+    )
 
 
 def invoice_pdf_bytes(invoice: Invoice) -> bytes:
