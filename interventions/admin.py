@@ -6,9 +6,12 @@ ticket list filtered on the signed-in technician.
 """
 import datetime
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -18,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import AuditedAdminMixin
 from core.dates import PARIS
 from interventions import selectors, services
+from interventions.attachments import attachment_response
 from interventions.choices import SlaState
 from interventions.exceptions import InterventionError
 from interventions.forms import RepairRequestAdminForm, TicketAdminForm
@@ -29,6 +33,7 @@ from interventions.models import (
     PreventivePlan,
     RepairRequest,
     Ticket,
+    TicketAttachment,
     TicketComment,
     TicketPause,
     TimeEntry,
@@ -85,6 +90,52 @@ class TicketPauseInline(admin.TabularInline):
         return False
 
 
+class TicketAttachmentForm(forms.ModelForm):
+    """A new attachment from staff: the file is checked here (error on the field), stored by the service."""
+
+    upload = forms.FileField(label=_("fichier à joindre"), required=False)
+
+    class Meta:
+        model = TicketAttachment
+        fields = ["visible_to_client"]
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload:
+            try:
+                services.ticket_attachment_check(file=upload)
+            except InterventionError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return upload
+
+
+class TicketAttachmentInline(admin.TabularInline):
+    """Files of the ticket, with a download link; new ones go through ``ticket_attachments_add``."""
+
+    model = TicketAttachment
+    form = TicketAttachmentForm
+    extra = 1
+    fields = ["download", "size_display", "content_type", "uploaded_by", "created_at", "upload", "visible_to_client"]
+    readonly_fields = ["download", "size_display", "content_type", "uploaded_by", "created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("fichier"))
+    def download(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        url = reverse("admin:interventions_ticket_attachment", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+
+    @admin.display(description=_("taille"))
+    def size_display(self, obj):
+        return filesizeformat(obj.size) if obj and obj.pk else "—"
+
+
 class InterventionInline(admin.TabularInline):
     model = Intervention
     extra = 0
@@ -108,7 +159,7 @@ class TicketAdmin(AuditedAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["client", "contract", "site", "equipment", "contact", "quote"]
     readonly_fields = ["contract_notice", "coverage", "opened_at", "sla_hours", "deadline_at", "risk_at", "sla_state",
                        "paused_since", "responded_at", "resolved_at", "created_by"]
-    inlines = [TicketCommentInline, TicketPauseInline, InterventionInline]
+    inlines = [TicketCommentInline, TicketAttachmentInline, TicketPauseInline, InterventionInline]
     actions = ["wait_on_client", "resume", "resolve"]
     fieldsets = [
         (None, {"fields": ["contract_notice", "client", "contract", "site", "equipment", "contact", "channel",
@@ -180,7 +231,23 @@ class TicketAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 services.ticket_comment_add(ticket=form.instance, author=request.user, body=comment.body,
                                             is_internal=comment.is_internal)
             return
+        if formset.model is TicketAttachment:
+            self._save_attachments(request, form.instance, formset)
+            return
         super().save_formset(request, form, formset, change)
+
+    def _save_attachments(self, request, ticket, formset):
+        """New staff files, by visibility, through the service (checked, stored, audited, all or none)."""
+        formset.save(commit=False)  # only sets what the change message reads; the service writes the rows
+        batches = {True: [], False: []}
+        for inline_form in formset.extra_forms:
+            upload = inline_form.cleaned_data.get("upload") if inline_form.has_changed() else None
+            if upload:
+                batches[bool(inline_form.cleaned_data.get("visible_to_client"))].append(upload)
+        for visible, files in batches.items():
+            if files and _run(request, services.ticket_attachments_add, ticket=ticket, files=files,
+                              author=request.user, visible_to_client=visible) is not None:
+                self.message_user(request, _("%(count)s fichier(s) joint(s).") % {"count": len(files)})
 
     def _each(self, request, queryset, func, done):
         count = 0
@@ -205,7 +272,16 @@ class TicketAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path("sla/", self.admin_site.admin_view(self.sla_board_view), name="interventions_ticket_sla"),
+            path("attachment/<int:attachment_id>/", self.admin_site.admin_view(self.attachment_view),
+                 name="interventions_ticket_attachment"),
         ] + super().get_urls()
+
+    def attachment_view(self, request, attachment_id: int):
+        """Staff download of an attachment (internal ones included), for who may view attachments."""
+        attachment = get_object_or_404(selectors.attachments_visible_to(request.user), pk=attachment_id)
+        if not request.user.has_perm("interventions.view_ticketattachment"):
+            raise PermissionDenied
+        return attachment_response(attachment)
 
     def sla_board_view(self, request):
         """Open tickets by SLA state, most urgent first (staff board)."""

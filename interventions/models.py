@@ -1,4 +1,5 @@
 """Tickets, SLA clocks, phone calls, interventions, preventive visits and availability (CGV S1–S7, C7, C8, K4, K5)."""
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -144,6 +145,45 @@ class TicketComment(models.Model):
 
     def __str__(self):
         return f"{self.ticket_id} {self.created_at:%d/%m/%Y %H:%M}"
+
+
+def _attachment_upload(instance, filename):
+    # Under a non-public prefix (never served by a web server: downloads go through a view that checks
+    # the reader) and unguessable: a random token, never the client's file name.
+    return f"private/ticket-attachments/{secrets.token_urlsafe(24)}"
+
+
+class TicketAttachment(models.Model):
+    """A file joined to a ticket (pièce jointe): a screenshot, a log, a PDF…, by the client or by staff.
+
+    Written only by ``interventions.services.ticket_attachments_add``, which checks the size, the
+    format on the name and on the bytes (``interventions.attachments``), the number per ticket and
+    that the ticket is open. ``client`` repeats the ticket's client so that the GDPR return archive
+    (D10, found by introspection of the client's relations) includes the files. Staff may keep a file
+    internal (``visible_to_client=False``); what the client uploads is always visible to it.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments",
+                               verbose_name=_("ticket"))
+    client = models.ForeignKey("contracts.Client", on_delete=models.PROTECT, related_name="ticket_attachments",
+                               verbose_name=_("client"))
+    file = models.FileField(_("fichier"), upload_to=_attachment_upload, max_length=200)
+    original_name = models.CharField(_("nom du fichier"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("taille (octets)"))
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                    verbose_name=_("déposé par"))
+    visible_to_client = models.BooleanField(_("visible du client"), default=True)
+    created_at = models.DateTimeField(_("déposé le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pièce jointe")
+        verbose_name_plural = _("pièces jointes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.original_name
 
 
 class TicketPause(models.Model):

@@ -4,7 +4,7 @@ import datetime
 from django.db.models import Prefetch, QuerySet
 
 from interventions.choices import OPEN_STATUSES, InterventionStatus, SlaState
-from interventions.models import Intervention, Ticket, TicketComment
+from interventions.models import Intervention, Ticket, TicketAttachment, TicketComment
 
 TICKET_LIST_RELATED = ("client", "contract", "site", "assignee", "contact", "equipment")
 
@@ -22,6 +22,8 @@ def ticket_for_client(client, pk: int) -> Ticket:
             Prefetch("comments", queryset=TicketComment.objects.filter(is_internal=False).select_related("author")),
             Prefetch("interventions", queryset=Intervention.objects.select_related("technician")
                      .exclude(status=InterventionStatus.CANCELLED)),
+            Prefetch("attachments", queryset=TicketAttachment.objects.filter(visible_to_client=True)
+                     .select_related("uploaded_by"), to_attr="client_attachments"),
         )
         .get(pk=pk)
     )
@@ -88,3 +90,31 @@ def intervention_report_for_client(client, pk: int) -> Intervention:
         .prefetch_related("time_entries__technician")
         .get(pk=pk)
     )
+
+
+def attachments_for_client(client) -> QuerySet[TicketAttachment]:
+    """The attachments ``client`` may see: on its own tickets, and not kept internal by staff."""
+    return TicketAttachment.objects.filter(ticket__client=client, visible_to_client=True)
+
+
+def attachment_for_client(client, *, ticket_id: int, pk: int) -> TicketAttachment:
+    """One visible attachment of one of the client's tickets; ``DoesNotExist`` otherwise (a 404)."""
+    return attachments_for_client(client).get(ticket_id=ticket_id, pk=pk)
+
+
+def attachments_visible_to(user) -> QuerySet[TicketAttachment]:
+    """Every attachment ``user`` may open: all of them for staff allowed to view attachments, the visible
+    ones of its client's tickets for a portal contact whose role opens the tickets, none otherwise."""
+    from contracts.choices import ContactRole
+    from contracts.selectors import contact_for_user
+
+    if not getattr(user, "is_authenticated", False):
+        return TicketAttachment.objects.none()
+    if user.is_staff:
+        if user.is_active and user.has_perm("interventions.view_ticketattachment"):
+            return TicketAttachment.objects.all()
+        return TicketAttachment.objects.none()
+    contact = contact_for_user(user)
+    if contact is None or contact.portal_role not in (ContactRole.ADMIN, ContactRole.TECHNICAL):
+        return TicketAttachment.objects.none()
+    return attachments_for_client(contact.client)

@@ -53,6 +53,7 @@ from interventions.models import (
     PreventivePlan,
     RepairRequest,
     Ticket,
+    TicketAttachment,
     TicketComment,
     TicketPause,
     TimeEntry,
@@ -173,11 +174,14 @@ def ticket_open(
     description: str = "",
     contract=None,
     assignee=None,
+    attachments: list | None = None,
 ) -> Ticket:
     """Open a ticket and store its intervention deadline (CGV S2); staff are told by e-mail.
 
     Refused for a suspended contract unless the ticket is urgent (severity 1, C10/B3).
     The portal calls this with ``channel=Channel.PORTAL`` and the signed-in contact.
+    ``attachments``: files joined at once (:func:`ticket_attachments_add`); a refused file
+    refuses the whole ticket, so the client corrects it without a half-opened ticket.
     """
     contract = contract or current_contract(client)
     if contract is not None and contract.client_id != client.pk:
@@ -211,6 +215,8 @@ def ticket_open(
         },
         key=f"interventions.ticket.{ticket.pk}.opened",
     )
+    if attachments:
+        ticket_attachments_add(ticket=ticket, files=attachments, author=actor)
     return ticket
 
 
@@ -336,6 +342,137 @@ def ticket_comment_add(*, ticket: Ticket, author, body: str, is_internal: bool =
     comment.save()
     audit_record(actor=author, obj=ticket, action="interventions.ticket.commented", changes={"comment": comment.pk})
     return comment
+
+
+# --- Attachments (pièces jointes) --------------------------------------------------------------------
+
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+ATTACHMENT_MAX_PER_TICKET = 20
+
+
+def attachment_limits() -> tuple[int, int]:
+    """(max bytes per file, max files per ticket): settings ``TICKET_ATTACHMENT_MAX_BYTES`` and
+    ``TICKET_ATTACHMENT_MAX_PER_TICKET``, 10 MB and 20 when not set."""
+    return (
+        int(getattr(settings, "TICKET_ATTACHMENT_MAX_BYTES", ATTACHMENT_MAX_BYTES)),
+        int(getattr(settings, "TICKET_ATTACHMENT_MAX_PER_TICKET", ATTACHMENT_MAX_PER_TICKET)),
+    )
+
+
+def ticket_attachment_check(*, file) -> tuple[str, str, int]:
+    """Check one file before anything is stored: size, then format on the name and on the bytes.
+
+    Returns ``(clean name, content type, size)``; raises :class:`InterventionError` with the reason.
+    Forms call it too, to show the error on the field before the service runs.
+    """
+    from django.template.defaultfilters import filesizeformat
+
+    from interventions import attachments
+
+    name = attachments.clean_filename(getattr(file, "name", "") or "")
+    size = attachments.file_size(file)
+    max_bytes, _count = attachment_limits()
+    if size > max_bytes:
+        raise InterventionError(
+            _("« %(name)s » pèse %(size)s : %(max)s au plus par fichier.")
+            % {"name": name, "size": filesizeformat(size), "max": filesizeformat(max_bytes)},
+            code="attachment_too_big",
+        )
+    try:
+        fmt = attachments.sniff(file, name=name)
+    except attachments.Refused as exc:
+        raise InterventionError(exc.message, code=f"attachment_{exc.code}") from exc
+    return name, fmt.content_type, size
+
+
+def _sha256(file) -> str:
+    digest = hashlib.sha256()
+    file.seek(0)
+    for chunk in file.chunks() if hasattr(file, "chunks") else iter(lambda: file.read(65536), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def _attachment_recipients(ticket: Ticket) -> list[str]:
+    """Staff, the ticket's technician and the technicians of its interventions still to do."""
+    technicians = [i.technician for i in ticket.interventions.select_related("technician").filter(
+        status__in=(InterventionStatus.PROPOSED, InterventionStatus.PLANNED, InterventionStatus.IN_PROGRESS))]
+    return _staff_recipients(ticket.assignee, *technicians)
+
+
+@transaction.atomic
+def ticket_attachments_add(*, ticket: Ticket, files: list, author, visible_to_client: bool = True
+                           ) -> list[TicketAttachment]:
+    """Join files to an open ticket, all or none; staff are told by e-mail when the client adds them.
+
+    Each file is checked (:func:`ticket_attachment_check`), then stored under an unguessable name
+    in the default storage (``private/ticket-attachments/``), with its SHA-256. The ticket row is
+    locked so that two uploads at once cannot pass the per-ticket limit together. If anything fails
+    after a file was stored (a refused file further in the list, the database), the stored files
+    are deleted before the error goes up: nothing is half saved. A client's file is always visible
+    to the client; only staff may keep one internal.
+    """
+    from django.core.files.storage import default_storage
+    from django.template.defaultfilters import filesizeformat
+
+    if not files:
+        raise InterventionError(_("Choisissez au moins un fichier."), code="attachment_missing")
+    checked = [(file, *ticket_attachment_check(file=file)) for file in files]
+    ticket = _locked(ticket)
+    if not ticket.is_open:
+        raise InterventionError(_("Ce ticket est clos : on ne peut plus y joindre de fichier."),
+                                code="ticket_closed")
+    _max_bytes, max_count = attachment_limits()
+    existing = ticket.attachments.count()
+    if existing + len(checked) > max_count:
+        raise InterventionError(
+            _("Ce ticket a déjà %(count)s pièce(s) jointe(s) : %(max)s au plus par ticket.")
+            % {"count": existing, "max": max_count},
+            code="attachment_count",
+        )
+    is_staff = bool(getattr(author, "is_staff", False))
+    uploader = author if getattr(author, "pk", None) else None
+    stored: list[str] = []
+    created: list[TicketAttachment] = []
+    try:
+        for file, name, content_type, size in checked:
+            attachment = TicketAttachment(
+                ticket=ticket, client_id=ticket.client_id, original_name=name, content_type=content_type,
+                size=size, sha256=_sha256(file), uploaded_by=uploader,
+                visible_to_client=visible_to_client or not is_staff,
+            )
+            file.seek(0)
+            stored.append(default_storage.save(attachment.file.field.generate_filename(attachment, name), file))
+            attachment.file.name = stored[-1]
+            attachment.full_clean()
+            attachment.save()
+            audit_record(actor=author, obj=ticket, action="interventions.ticket.attachment_added",
+                         changes={"attachment": attachment.pk, "name": name, "size": size,
+                                  "sha256": attachment.sha256, "visible_to_client": attachment.visible_to_client})
+            created.append(attachment)
+        if not is_staff:
+            lines = "\n".join(f"- {a.original_name} ({filesizeformat(a.size)})" for a in created)
+            email_queue(
+                to=_attachment_recipients(ticket),
+                subject=_("Ticket %(ref)s — %(client)s : pièce(s) jointe(s) ajoutée(s)")
+                % {"ref": ticket.reference, "client": ticket.client.name},
+                body=_("%(who)s a joint au ticket %(ref)s « %(title)s » :\n%(lines)s\n\n"
+                       "Les fichiers sont sur la fiche du ticket dans le back-office.")
+                % {"who": author.get_username() if uploader else _("Le client"), "ref": ticket.reference,
+                   "title": ticket.title, "lines": lines},
+                key=f"interventions.ticket.{ticket.pk}.attachments.{created[0].pk}",
+            )
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    return created
+
+
+def ticket_attachment_add(*, ticket: Ticket, file, author, visible_to_client: bool = True) -> TicketAttachment:
+    """Join one file to an open ticket (see :func:`ticket_attachments_add`)."""
+    return ticket_attachments_add(ticket=ticket, files=[file], author=author, visible_to_client=visible_to_client)[0]
 
 
 @transaction.atomic

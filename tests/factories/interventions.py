@@ -1,11 +1,20 @@
 import datetime
+import hashlib
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import factory
+from django.core.files.base import ContentFile
 
 from interventions.choices import Category, Channel, InterventionKind, InterventionStatus, RateKind, Severity
-from interventions.models import Intervention, Outage, OutOfHoursRate, PreventivePlan, Ticket
+from interventions.models import (
+    Intervention,
+    Outage,
+    OutOfHoursRate,
+    PreventivePlan,
+    Ticket,
+    TicketAttachment,
+)
 from tests.factories.contracts import ClientFactory, ContractFactory
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -27,6 +36,24 @@ class TicketFactory(factory.django.DjangoModelFactory):
     sla_hours = 24
     risk_at = datetime.datetime(2026, 12, 2, 9, tzinfo=PARIS)
     deadline_at = datetime.datetime(2026, 12, 2, 16, tzinfo=PARIS)
+
+
+PDF_BYTES = b"%PDF-1.4\n% compte rendu\n%%EOF\n"
+
+
+class TicketAttachmentFactory(factory.django.DjangoModelFactory):
+    """A stored attachment row and its file (tests of the checks use ``ticket_attachments_add``)."""
+
+    class Meta:
+        model = TicketAttachment
+
+    ticket = factory.SubFactory(TicketFactory)
+    client = factory.SelfAttribute("ticket.client")
+    original_name = factory.Sequence(lambda n: f"capture-{n}.pdf")
+    content_type = "application/pdf"
+    size = len(PDF_BYTES)
+    sha256 = hashlib.sha256(PDF_BYTES).hexdigest()
+    file = factory.LazyFunction(lambda: ContentFile(PDF_BYTES, name="capture.pdf"))
 
 
 class InterventionFactory(factory.django.DjangoModelFactory):
