@@ -57,16 +57,9 @@ def charge_record(
     existing = Charge.objects.filter(source_key=source_key).first()
     if existing is not None:
         return existing, False
-    charge = Charge(
-        client=client,
-        contract=contract,
-        source=source,
-        source_key=source_key,
-        description=description,
-        quantity=to_decimal(quantity),
-        unit_price=money(unit_price),
-        vat_rate=vat_rate,
-        service_date=service_date,
+    charge = charge_build(
+        client=client, contract=contract, source=source, source_key=source_key, description=description,
+        quantity=quantity, unit_price=unit_price, vat_rate=vat_rate, service_date=service_date,
     )
     charge.full_clean()
     try:
@@ -77,6 +70,17 @@ def charge_record(
         # A concurrent run recorded the same event first.
         return Charge.objects.get(source_key=source_key), False
     return charge, True
+
+
+def charge_build(
+    *, client, source: str, source_key: str, description: str, unit_price: Decimal, service_date: datetime.date,
+    quantity: Decimal = Decimal("1"), contract=None, vat_rate: Decimal | None = VAT_STANDARD,
+) -> Charge:
+    """The unsaved charge ``charge_record`` and ``billing.bulk.charges_record`` save (amounts normalised once)."""
+    return Charge(
+        client=client, contract=contract, source=source, source_key=source_key, description=description,
+        quantity=to_decimal(quantity), unit_price=money(unit_price), vat_rate=vat_rate, service_date=service_date,
+    )
 
 
 # --- snapshots and dates ------------------------------------------------------------------------
@@ -615,11 +619,11 @@ def charges_invoice(
             ]
             drafts.append((invoice, lines))
         invoices = _issue_new(actor=actor, drafts=drafts, today=today, now=now, render_pdf=render_pdf)
-        by_group = dict(zip(groups.keys(), invoices, strict=True))
-        for key, items in groups.items():
-            Charge.objects.filter(pk__in=[c.pk for c in items]).update(
-                status=Charge.Status.INVOICED, invoice=by_group[key]
-            )
+        # One UPDATE per 1,000 charges, not one per invoice (nightly runs and B3 dunning over many clients).
+        for items, invoice in zip(groups.values(), invoices, strict=True):
+            for charge in items:
+                charge.status, charge.invoice = Charge.Status.INVOICED, invoice
+        Charge.objects.bulk_update(charges, ["status", "invoice"], batch_size=1000)
     return invoices
 
 
