@@ -17,6 +17,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import bulk as billing_bulk
 from billing import rules as billing_rules
 from billing import services as billing_services
 from billing.choices import DocumentType, InvoiceKind, InvoiceStatus
@@ -529,27 +530,53 @@ def formal_notice_update_letter(
 def formal_notices_process(*, today: datetime.date, now: datetime.datetime | None = None) -> dict:
     """Nightly (CGV B3): notices whose debt is paid are closed; those left without effect 30 days are applied once.
 
-    Claiming the notice with a conditional update (``sent`` → ``applied``)
-    makes the application happen once even when two runs overlap.
+    All the notices of the night are handled together (:func:`formal_notices_apply`),
+    so the query count grows with neither the invoices nor the instalments.
+    Claiming the notices (row lock, then ``sent`` → ``applied``) makes each
+    application happen once even when two runs overlap.
     """
     now = now or timezone.now()
-    pending = list(FormalNotice.objects.filter(status=FormalNoticeStatus.SENT).select_related("client"))
+    pending = list(FormalNotice.objects.filter(status=FormalNoticeStatus.SENT).order_by("pk"))
     unpaid = selectors.notices_with_unpaid_invoices([n.pk for n in pending])
-    settled = applied = 0
-    for notice in pending:
-        if notice.pk not in unpaid:
-            if FormalNotice.objects.filter(pk=notice.pk, status=FormalNoticeStatus.SENT).update(
-                    status=FormalNoticeStatus.SETTLED, settled_on=today):
-                audit_record(actor=None, obj=notice, action="payments.formal_notice.settled",
-                             changes={"status": [FormalNoticeStatus.SENT, FormalNoticeStatus.SETTLED]})
-                settled += 1
-        elif notice.applies_on <= today:
-            applied += bool(formal_notice_apply(actor=None, notice=notice, today=today, now=now))
-    return {"settled": settled, "applied": applied}
+    settled = _formal_notices_settle(notice_ids=[n.pk for n in pending if n.pk not in unpaid], today=today)
+    due = [n for n in pending if n.pk in unpaid and n.applies_on <= today]
+    applied = formal_notices_apply(actor=None, notices=due, today=today, now=now)
+    return {"settled": settled, "applied": len(applied)}
+
+
+def _claim_notices(notice_ids, *, status: str, **changes) -> list[FormalNotice]:
+    """Lock the notices still ``sent`` among ``notice_ids`` and move them to ``status`` (one run wins)."""
+    if not notice_ids:
+        return []
+    claimed = list(FormalNotice.objects.select_for_update(of=("self",))
+                   .filter(pk__in=list(notice_ids), status=FormalNoticeStatus.SENT)
+                   .select_related("client").order_by("pk"))
+    if claimed:
+        FormalNotice.objects.filter(pk__in=[n.pk for n in claimed]).update(status=status, **changes)
+        for notice in claimed:
+            notice.status = status
+            for field, value in changes.items():
+                setattr(notice, field, value)
+    return claimed
+
+
+def _formal_notices_settle(*, notice_ids, today: datetime.date) -> int:
+    with transaction.atomic():
+        settled = _claim_notices(notice_ids, status=FormalNoticeStatus.SETTLED, settled_on=today)
+        audit_bulk(actor=None, objs=settled, action="payments.formal_notice.settled",
+                   changes_for=lambda n: {"status": [FormalNoticeStatus.SENT, FormalNoticeStatus.SETTLED]})
+    return len(settled)
 
 
 def formal_notice_apply(*, actor, notice: FormalNotice, today: datetime.date, now: datetime.datetime) -> dict | None:
-    """CGV B3 (a)–(d), once: acceleration, late interest, €40 per late invoice, suspension of every service.
+    """CGV B3 (a)–(d) for one notice, once (see :func:`formal_notices_apply`); ``None`` if already done."""
+    return formal_notices_apply(actor=actor, notices=[notice], today=today, now=now).get(notice.pk)
+
+
+def formal_notices_apply(
+    *, actor, notices, today: datetime.date, now: datetime.datetime | None = None
+) -> dict[int, dict]:
+    """CGV B3 (a)–(d), once per notice: acceleration, late interest, €40 per late invoice, suspension.
 
     (a) an invoice for each instalment left until each running contract's term,
     due at once; (b) late interest on each invoice of the notice from the day
@@ -558,57 +585,87 @@ def formal_notice_apply(*, actor, notice: FormalNotice, today: datetime.date, no
     invoice, outside the scope of VAT, once per invoice ever; (b) and (c) are
     invoiced together at once (payable on receipt); (d) the client's running
     contracts are suspended (C10), the formal notice being the registered letter.
+
+    Bulk, in one transaction: the notices still ``sent`` are locked and marked
+    applied first (a concurrent run waits, then finds them applied), the
+    acceleration invoices of every notice are issued in one batch
+    (``billing.bulk.invoices_issue``: numbers reserved once, rows bulk-inserted),
+    the charges recorded in one batch (``billing.bulk.charges_record``,
+    idempotent on ``source_key``) and invoiced by one ``charges_invoice``. The
+    query count depends on neither the invoices nor the instalments; only the
+    suspension (contracts' ``contract_suspend``, with its e-mail) runs per
+    contract. Returns ``{notice_id: what was done}`` for the notices applied now.
     """
+    now = now or timezone.now()
     with transaction.atomic():
-        if not FormalNotice.objects.filter(pk=notice.pk, status=FormalNoticeStatus.SENT).update(
-                status=FormalNoticeStatus.APPLIED, applied_on=today):
-            return None
-        notice.refresh_from_db()
-        client = notice.client
-        accelerated = _accelerate(actor=actor, notice=notice, today=today, now=now)
-        penalties = _penalties_record(actor=actor, notice=notice, today=today)
-        penalty_invoices = billing_services.charges_invoice(actor=actor, today=today, now=now,
-                                                            charge_ids=[c.pk for c in penalties])
-        suspended = 0
-        for contract in Contract.objects.filter(client=client, status=ContractStatus.ACTIVE).order_by("pk"):
+        claimed = _claim_notices([n.pk for n in notices], status=FormalNoticeStatus.APPLIED, applied_on=today)
+        if not claimed:
+            return {}
+        # One pending notice per client (constraint formal_notice_one_pending_per_client).
+        by_client = {n.client_id: n for n in claimed}
+        contracts = list(Contract.objects.filter(client_id__in=list(by_client), status=ContractStatus.ACTIVE)
+                         .select_related("client").order_by("client_id", "pk"))
+        accelerated = _accelerate(actor=actor, notices=claimed, contracts=contracts, today=today, now=now)
+        penalties = _penalties_record(actor=actor, notices=claimed, today=today)
+        penalty_invoices = billing_services.charges_invoice(
+            actor=actor, today=today, now=now, charge_ids=[c.pk for c in penalties]) if penalties else []
+        suspended = defaultdict(int)
+        for contract in contracts:
+            notice = by_client[contract.client_id]
             contract_services.contract_suspend(
                 actor=actor, contract=contract, reason=SuspensionReason.UNPAID, letter_sent_on=notice.sent_on,
                 letter_tracking_number=notice.tracking_number, now=now,
                 details=_("Mise en demeure du %(date)s restée sans effet 30 jours (CGV art. 4, B3 d).")
                 % {"date": _d(notice.sent_on)},
             )
-            suspended += 1
-        result = {"acceleration_invoices": len(accelerated), "penalty_charges": len(penalties),
-                  "penalty_invoices": len(penalty_invoices), "suspended_contracts": suspended}
-        audit_record(actor=actor, obj=notice, action="payments.formal_notice.applied",
-                     changes={"status": [FormalNoticeStatus.SENT, FormalNoticeStatus.APPLIED], **{
-                         k: [None, v] for k, v in result.items()}})
-    return result
+            suspended[contract.client_id] += 1
+
+        def count(rows, client_id):
+            return sum(1 for row in rows if row.client_id == client_id)
+
+        results = {
+            n.pk: {"acceleration_invoices": count(accelerated, n.client_id),
+                   "penalty_charges": count(penalties, n.client_id),
+                   "penalty_invoices": count(penalty_invoices, n.client_id),
+                   "suspended_contracts": suspended[n.client_id]}
+            for n in claimed
+        }
+        audit_bulk(actor=actor, objs=claimed, action="payments.formal_notice.applied",
+                   changes_for=lambda n: {"status": [FormalNoticeStatus.SENT, FormalNoticeStatus.APPLIED],
+                                          **{k: [None, v] for k, v in results[n.pk].items()}})
+    return results
 
 
 def acceleration_source_key(notice_id: int, contract_id: int, period_start: datetime.date) -> str:
     return f"payments.acceleration:{notice_id}:{contract_id}:{period_start.isoformat()}"
 
 
-def _accelerate(*, actor, notice: FormalNotice, today: datetime.date, now) -> list[Invoice]:
+def _accelerate(*, actor, notices: list[FormalNotice], contracts: list[Contract], today: datetime.date,
+                now) -> list[Invoice]:
     """CGV B3 (a): issue the recurring invoice of every period left until the term, due today.
 
     The periods are the contract's billing periods (month, quarter, year) from
     the one containing today to the current term (``current_period_end``, or
     the contract's end date if earlier), at the prices in force today; the
     periods already invoiced are skipped, and the invoices keep the recurring
-    kind and period so the monthly billing never invoices them again.
+    kind and period so the monthly billing never invoices them again. Three
+    reads, then one bulk issue for all the ``contracts`` of all the ``notices``.
     """
-    contracts = list(Contract.objects.filter(client=notice.client, status=ContractStatus.ACTIVE)
-                     .select_related("client").order_by("pk"))
+    if not contracts:
+        return []
+    by_client = {n.client_id: n for n in notices}
+    ids = [c.pk for c in contracts]
     lines = defaultdict(list)
-    for line in ContractLine.objects.filter(contract__in=contracts).order_by("contract_id", "position", "pk"):
+    for line in ContractLine.objects.filter(contract_id__in=ids).order_by("contract_id", "position", "pk"):
         lines[line.contract_id].append(line)
-    existing = set(Invoice.objects.filter(contract__in=contracts, kind=InvoiceKind.RECURRING,
-                                          document_type=DocumentType.INVOICE)
+    # Every period considered starts in the calendar period of today, so on or after 1 January.
+    existing = set(Invoice.objects.filter(contract_id__in=ids, kind=InvoiceKind.RECURRING,
+                                          document_type=DocumentType.INVOICE,
+                                          period_start__gte=billing_rules.calendar_period(today, 12)[0])
                    .values_list("contract_id", "period_start"))
-    issued = []
+    drafts = []
     for contract in contracts:
+        notice = by_client[contract.client_id]
         term = contract.current_period_end
         if term is None:
             continue
@@ -625,19 +682,14 @@ def _accelerate(*, actor, notice: FormalNotice, today: datetime.date, now) -> li
                                                               period=period)
             if draft is None:
                 continue
-            _invoice, draft_lines = draft
-            invoice = billing_services.invoice_create_draft(
-                actor=actor, client=contract.client, contract=contract, kind=InvoiceKind.RECURRING,
-                period_start=period.start, period_end=period.end, payment_method=InvoicePaymentMethod.TRANSFER,
-                due_date=today, source_key=acceleration_source_key(notice.pk, contract.pk, period.start),
-                notes=_("Déchéance du terme (CGV art. 4, B3 a) : mise en demeure du %(date)s restée sans effet "
-                        "30 jours ; échéance exigible immédiatement.") % {"date": _d(notice.sent_on)},
-                lines=[{"description": ln.description, "quantity": ln.quantity, "unit_price": ln.unit_price,
-                        "vat_rate": ln.vat_rate, "service_start": ln.service_start, "service_end": ln.service_end}
-                       for ln in draft_lines],
-            )
-            issued.append(billing_services.invoice_issue(actor=actor, invoice=invoice, today=today, now=now))
-    return issued
+            invoice, _lines = draft
+            invoice.payment_method = InvoicePaymentMethod.TRANSFER
+            invoice.due_date = today
+            invoice.source_key = acceleration_source_key(notice.pk, contract.pk, period.start)
+            invoice.notes = (_("Déchéance du terme (CGV art. 4, B3 a) : mise en demeure du %(date)s restée sans "
+                               "effet 30 jours ; échéance exigible immédiatement.") % {"date": _d(notice.sent_on)})
+            drafts.append(draft)
+    return billing_bulk.invoices_issue(actor=actor, drafts=drafts, today=today, now=now)
 
 
 def interest_source_key(invoice_id: int, final: bool = False) -> str:
@@ -648,43 +700,48 @@ def indemnity_source_key(invoice_id: int) -> str:
     return f"payments.recovery_indemnity:{invoice_id}"
 
 
-def _penalties_record(*, actor, notice: FormalNotice, today: datetime.date) -> list[Charge]:
-    """CGV B3 (b), (c); L3: late interest to today and the €40 indemnity for each invoice of the notice."""
-    invoices = [line.invoice for line in notice.lines.select_related("invoice").order_by("invoice__due_date", "pk")]
+def _penalties_record(*, actor, notices: list[FormalNotice], today: datetime.date) -> list[Charge]:
+    """CGV B3 (b), (c); L3: late interest to today and the €40 indemnity for each invoice of the notices.
+
+    Two reads (the notices' invoices, their settled payments), then one bulk
+    record; returns the charges created now (a key recorded before, e.g. the
+    indemnity of an invoice already in an earlier notice, is not charged again).
+    """
+    invoices = [line.invoice for line in FormalNoticeInvoice.objects.filter(notice__in=notices)
+                .select_related("invoice__client", "invoice__contract").order_by("notice_id", "invoice__due_date", "pk")]
     payments = selectors.settled_payments_by_invoice([inv.pk for inv in invoices])
     indemnity = conf.get("PAYMENTS_RECOVERY_INDEMNITY")
-    created = []
+    rate = f"{conf.get('PAYMENTS_LATE_INTEREST_ANNUAL_RATE'):.2f}".replace(".", ",")
+    specs = []
     for inv in invoices:
         if inv.kind == InvoiceKind.PENALTY:
             continue  # no interest on interest, no indemnity on an indemnity
         interest = rules.late_interest(amount_due=inv.total_ttc, due_date=inv.due_date, until=today,
                                        payments=payments.get(inv.pk, []))
         if interest > 0:
-            charge, new = billing_services.charge_record(
-                actor=actor, client=inv.client, contract=inv.contract, source="payments.late_interest",
+            specs.append(dict(
+                client=inv.client, contract=inv.contract, source="payments.late_interest",
                 source_key=interest_source_key(inv.pk), service_date=today, vat_rate=None, unit_price=interest,
                 description=_("Intérêts de retard sur la facture %(number)s échue le %(due)s, du %(start)s au "
                               "%(end)s au taux de %(rate)s %% l'an (CGV art. 4, B3 b)")
                 % {"number": inv.number, "due": _d(inv.due_date),
-                   "start": _d(inv.due_date + datetime.timedelta(days=1)), "end": _d(today),
-                   "rate": f"{conf.get('PAYMENTS_LATE_INTEREST_ANNUAL_RATE'):.2f}".replace(".", ",")},
-            )
-            if new:
-                created.append(charge)
-        charge, new = billing_services.charge_record(
-            actor=actor, client=inv.client, contract=inv.contract, source="payments.recovery_indemnity",
+                   "start": _d(inv.due_date + datetime.timedelta(days=1)), "end": _d(today), "rate": rate},
+            ))
+        specs.append(dict(
+            client=inv.client, contract=inv.contract, source="payments.recovery_indemnity",
             source_key=indemnity_source_key(inv.pk), service_date=today, vat_rate=None, unit_price=indemnity,
             description=_("Indemnité forfaitaire pour frais de recouvrement, facture %(number)s "
                           "(art. L441-10 du Code de commerce, CGV art. 4, B3 c)") % {"number": inv.number},
-        )
-        if new:
-            created.append(charge)
-    return created
+        ))
+    return billing_bulk.charges_record(actor=actor, charges=specs)
 
 
 def late_interest_final_record(*, today: datetime.date) -> dict:
     """CGV B3 (b): interest keeps running until payment; once an invoice of an applied notice is paid,
-    the interest from the application day to the payment is recorded (invoiced with the next charges)."""
+    the interest from the application day to the payment is recorded (invoiced with the next charges).
+
+    Four reads and one bulk record, whatever the number of invoices paid.
+    """
     lines = list(
         FormalNoticeInvoice.objects.filter(notice__status=FormalNoticeStatus.APPLIED,
                                            invoice__status=InvoiceStatus.PAID)
@@ -694,10 +751,12 @@ def late_interest_final_record(*, today: datetime.date) -> dict:
     done = set(Charge.objects.filter(source_key__in=[interest_source_key(ln.invoice_id, final=True) for ln in lines])
                .values_list("source_key", flat=True))
     lines = [ln for ln in lines if interest_source_key(ln.invoice_id, final=True) not in done]
+    if not lines:
+        return {"final_interest": 0}
     charged = dict(Charge.objects.filter(source_key__in=[interest_source_key(ln.invoice_id) for ln in lines])
                    .values_list("source_key", "unit_price"))
     payments = selectors.settled_payments_by_invoice([ln.invoice_id for ln in lines])
-    recorded = 0
+    specs = []
     for ln in lines:
         inv = ln.invoice
         history = payments.get(inv.pk, [])
@@ -706,16 +765,17 @@ def late_interest_final_record(*, today: datetime.date) -> dict:
         rest = money(total - charged.get(interest_source_key(inv.pk), ZERO))
         if rest <= 0:
             continue
-        billing_services.charge_record(
-            actor=None, client=inv.client, contract=inv.contract, source="payments.late_interest",
+        specs.append(dict(
+            client=inv.client, contract=inv.contract, source="payments.late_interest",
             source_key=interest_source_key(inv.pk, final=True), service_date=paid_on, vat_rate=None, unit_price=rest,
             description=_("Intérêts de retard complémentaires sur la facture %(number)s, du %(start)s au "
                           "%(end)s (paiement) (CGV art. 4, B3 b)")
             % {"number": inv.number, "start": _d(ln.notice.applied_on + datetime.timedelta(days=1)),
                "end": _d(paid_on)},
-        )
-        recorded += 1
-    return {"final_interest": recorded}
+        ))
+    with transaction.atomic():
+        recorded = billing_bulk.charges_record(actor=None, charges=specs)
+    return {"final_interest": len(recorded)}
 
 
 def client_services_resume_if_settled(
