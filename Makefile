@@ -37,3 +37,11 @@ clean:
 screenshots: install
 	PORTAL_SCREENSHOTS=demo $(PY) -m pytest tests/portal/test_page_walk.py -p no:cacheprovider -q
 	@ls var/screenshots/*.png
+
+# Scale benchmark (issue #11, docs/benchmarks.md "Scale benchmark"): re-creates the benchmark database
+# (its name must contain "bench"), migrates it, builds the synthetic MSP and measures. BENCH_ARGS, e.g.
+# "--scale 0.1 --no-load" (quick run, no gunicorn + wrk); DATABASE_URL defaults to the mis_bench database.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mis_bench
+bench: install
+	export DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" CELERY_BROKER_URL=memory:// && \
+	$(PY) -m bench.db && $(PY) manage.py migrate --noinput -v 0 && $(PY) manage.py bench $(BENCH_ARGS)
