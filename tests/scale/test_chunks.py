@@ -12,7 +12,7 @@ from billing.models import Invoice
 from contracts.choices import ContractStatus
 from core.nightly import run_nightly
 from mis_backoffice.celery import app as celery_app
-from tests.factories.contracts import ContractFactory, ContractLineFactory
+from tests.scale.builders import monthly_contracts
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -20,13 +20,7 @@ FEB_1 = D(2026, 2, 1)
 
 
 def _contracts(count, signature=FEB_1):
-    contracts = []
-    for _ in range(count):
-        contract = ContractFactory(signature_date=signature)
-        ContractLineFactory(contract=contract, position=0, description="Maintenance", quantity=Decimal("2"),
-                            unit_price=Decimal("45.50"))
-        contracts.append(contract)
-    return contracts
+    return monthly_contracts(count, signature=signature, quantity="2", unit_price="45.50")
 
 
 @pytest.fixture
