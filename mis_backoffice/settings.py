@@ -190,7 +190,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "global_keyprefix": env.str("CELERY_REDIS_KEY_PREFIX", default=""),
     }
 # The recurring billing run (billing.chunks): contracts per chunk task, and auto/queue/inline.
-BILLING_RUN_CHUNK_SIZE = env.int("BILLING_RUN_CHUNK_SIZE", default=200)
+BILLING_RUN_CHUNK_SIZE = env.int("BILLING_RUN_CHUNK_SIZE", default=2000)
 BILLING_RUN_MODE = env.str("BILLING_RUN_MODE", default="auto")
 
 # Production hardening (python manage.py check --deploy is clean with DEBUG off).
