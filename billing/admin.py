@@ -15,9 +15,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from billing import rules, services
-from billing.choices import InvoiceStatus, QuoteStatus
+from billing.choices import InvoiceKind, InvoiceStatus, QuoteStatus
 from billing.exceptions import BillingError
 from billing.exports import sales_journal_csv
+from billing.forms import PartialCreditForm, ShopReturnForm, ShopSaleForm, ShopSaleLines
 from billing.models import Charge, Invoice, InvoiceLine, NumberSequence, Quote, QuoteLine, ShopReturn
 from core.admin import AuditedAdminMixin
 from core.dates import business_today
@@ -167,8 +168,113 @@ class InvoiceAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
             path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="billing_invoice_pdf"),
             path("journal-des-ventes/", self.admin_site.admin_view(self.sales_journal_view),
                  name="billing_invoice_sales_journal"),
+            path("<int:pk>/avoir-partiel/", self.admin_site.admin_view(self.partial_credit_view),
+                 name="billing_invoice_partial_credit"),
+            path("vente-comptoir/", self.admin_site.admin_view(self.shop_sale_view), name="billing_invoice_shop_sale"),
+            path("<int:pk>/retour-boutique/", self.admin_site.admin_view(self.shop_return_view),
+                 name="billing_invoice_shop_return"),
             *super().get_urls(),
         ]
+
+    # --- credit notes, counter sales and returns (forms check the input, services do the work) ------------------
+
+    @staticmethod
+    def _creditable(invoice) -> bool:
+        return not invoice.is_credit_note and invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Adds the buttons "Avoir partiel" and, on a shop sale, "Retour / remboursement" (billing.add_invoice)."""
+        invoice = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if invoice is not None and self._creditable(invoice) and self.has_add_permission(request):
+            extra_context["partial_credit_url"] = reverse("admin:billing_invoice_partial_credit", args=[invoice.pk])
+            if invoice.kind == InvoiceKind.SHOP:
+                extra_context["shop_return_url"] = reverse("admin:billing_invoice_shop_return", args=[invoice.pk])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_record_shop_sale": self.has_add_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def _credit_target(self, request, pk):
+        """The issued invoice a credit form works on; creating a credit note needs ``billing.add_invoice``."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(Invoice.objects.select_related("client"), pk=pk)
+
+    def _form_page(self, request, template, title, **context):
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context}
+        return TemplateResponse(request, template, context)
+
+    def _credit_note_done(self, request, note):
+        self.message_user(request, _("Avoir %(number)s émis : %(ttc)s € TTC.") % {
+            "number": note.number, "ttc": note.total_ttc})
+        return redirect("admin:billing_invoice_change", note.pk)
+
+    def partial_credit_view(self, request, pk):
+        """Avoir partiel: chosen lines and quantities of an issued invoice (L2), through ``invoice_credit``."""
+        invoice = self._credit_target(request, pk)
+        if not self._creditable(invoice):
+            self.message_user(request, _("Seule une facture émise et non annulée peut faire l'objet d'un avoir."),
+                              messages.ERROR)
+            return redirect("admin:billing_invoice_change", invoice.pk)
+        form = PartialCreditForm(request.POST or None, lines=list(invoice.lines.all()),
+                                 credited=services._credited_so_far(invoice))
+        if request.method == "POST" and form.is_valid():
+            try:
+                note = services.invoice_credit(actor=request.user, invoice=invoice, today=business_today(),
+                                               reason=form.cleaned_data["reason"], lines=form.credit_lines())
+            except BillingError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return self._credit_note_done(request, note)
+        return self._form_page(request, "admin/billing/invoice/partial_credit.html",
+                               _("Avoir partiel sur la facture %(n)s") % {"n": invoice}, form=form, original=invoice)
+
+    def shop_sale_view(self, request):
+        """Vente comptoir (CGV P1): the invoice is issued at once, and marked paid when settled at the counter."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ShopSaleForm(request.POST or None)
+        lines = ShopSaleLines(request.POST or None, prefix="lines")
+        if request.method == "POST" and form.is_valid() and lines.is_valid():
+            try:
+                invoice = services.shop_sale_record(
+                    actor=request.user, client=form.cleaned_data["client"], lines=lines.line_specs(),
+                    payment_method=form.cleaned_data["payment_method"], paid=form.cleaned_data["paid"],
+                    today=business_today(),
+                )
+            except BillingError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, _("Vente enregistrée : facture %(number)s, %(ttc)s € TTC.") % {
+                    "number": invoice.number, "ttc": invoice.total_ttc})
+                return redirect("admin:billing_invoice_change", invoice.pk)
+        return self._form_page(request, "admin/billing/invoice/shop_sale.html", _("Vente comptoir"),
+                               form=form, lines=lines)
+
+    def shop_return_view(self, request, pk):
+        """Retour / remboursement of a shop item: refused unless defective (CGV P1), then the credit note."""
+        invoice = self._credit_target(request, pk)
+        if invoice.kind != InvoiceKind.SHOP or not self._creditable(invoice):
+            self.message_user(request, _("Seule une vente boutique émise et non annulée peut faire l'objet d'un "
+                                         "retour."), messages.ERROR)
+            return redirect("admin:billing_invoice_change", invoice.pk)
+        form = ShopReturnForm(request.POST or None, invoice=invoice)
+        if request.method == "POST" and form.is_valid():
+            try:
+                record = services.shop_return(
+                    actor=request.user, invoice_line=form.cleaned_data["line"], quantity=form.cleaned_data["quantity"],
+                    defective=form.cleaned_data["defective"],
+                    defect_description=form.cleaned_data["defect_description"], today=business_today(),
+                )
+            except BillingError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return self._credit_note_done(request, record.credit_note)
+        return self._form_page(request, "admin/billing/invoice/shop_return.html",
+                               _("Retour / remboursement sur la vente %(n)s") % {"n": invoice}, form=form,
+                               original=invoice)
 
     def pdf_view(self, request, pk):
         invoice = get_object_or_404(Invoice, pk=pk)

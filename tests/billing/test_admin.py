@@ -28,12 +28,6 @@ def _issue(client, today, lines=None, **kwargs):
     return services.invoice_issue(actor=None, invoice=draft, today=today)
 
 
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def _changelist_queries(staff, params=""):
     with CaptureQueriesContext(connection) as ctx:
         response = staff.get(reverse("admin:billing_invoice_changelist") + params)
