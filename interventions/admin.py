@@ -278,10 +278,9 @@ class TicketAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def attachment_view(self, request, attachment_id: int):
         """Staff download of an attachment (internal ones included), for who may view attachments."""
-        attachment = get_object_or_404(selectors.attachments_visible_to(request.user), pk=attachment_id)
         if not request.user.has_perm("interventions.view_ticketattachment"):
             raise PermissionDenied
-        return attachment_response(attachment)
+        return attachment_response(get_object_or_404(selectors.attachments_visible_to(request.user), pk=attachment_id))
 
     def sla_board_view(self, request):
         """Open tickets by SLA state, most urgent first (staff board)."""

@@ -78,6 +78,59 @@ class QuoteSignForm(forms.Form):
     pdf_sha256 = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
+class MultipleFileInput(forms.FileInput):
+    """A file input that lets the browser pick several files (``<input type=file multiple>``)."""
+
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one field; each is checked by ``interventions.services.ticket_attachment_check``
+    so a refused file is shown on the field, with its reason, before anything is stored."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        from interventions import services
+        from interventions.exceptions import InterventionError
+
+        uploads = [d for d in (data if isinstance(data, list | tuple) else [data]) if d]
+        if not uploads:
+            if self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return []
+        files, errors = [super(AttachmentsField, self).clean(d, initial) for d in uploads], []
+        for file in files:
+            try:
+                services.ticket_attachment_check(file=file)
+            except InterventionError as exc:
+                errors.append(forms.ValidationError(exc.message, code=exc.code))
+        if errors:
+            raise forms.ValidationError(errors)
+        return files
+
+
+def _attachments_help() -> str:
+    from django.template.defaultfilters import filesizeformat
+
+    from interventions.attachments import ALLOWED_HELP
+    from interventions.services import attachment_limits
+
+    max_bytes, max_count = attachment_limits()
+    return _("%(size)s au plus par fichier, %(count)s fichiers au plus par demande. Formats : %(allowed)s.") % {
+        "size": filesizeformat(max_bytes), "count": max_count, "allowed": ALLOWED_HELP}
+
+
+class TicketAttachmentForm(forms.Form):
+    """Join files to a ticket from the portal (multipart)."""
+
+    attachments = AttachmentsField(label=_("Fichiers à joindre"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].help_text = _attachments_help()
+
+
 class TicketForm(forms.Form):
     """Open a ticket from the portal; the sites and equipment offered are the client's own."""
 
@@ -90,6 +143,7 @@ class TicketForm(forms.Form):
                                        empty_label=_("— non précisé —"))
     description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 6}), required=False,
                                   help_text=_("Ce qui se passe, depuis quand, les messages d'erreur affichés."))
+    attachments = AttachmentsField(label=_("Pièces jointes (facultatif)"), required=False)
 
     def __init__(self, *args, sites, equipment, severity1_hours: int, severity2_hours: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,6 +172,7 @@ class TicketForm(forms.Form):
         self.fields["category"].help_text = _(
             "Les demandes hors contrat ne sont traitées qu'après signature d'un devis."
         )
+        self.fields["attachments"].help_text = _("Une capture d'écran, un journal… ") + _attachments_help()
 
 
 class TicketCommentForm(forms.Form):

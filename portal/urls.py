@@ -49,6 +49,12 @@ urlpatterns = [
     path("tickets/nouveau/", views_tickets.ticket_create, name="ticket_create"),
     path("tickets/<int:ticket_id>/", views_tickets.ticket_detail, name="ticket_detail"),
     path("tickets/<int:ticket_id>/message/", views_tickets.ticket_comment, name="ticket_comment"),
+    path("tickets/<int:ticket_id>/pieces-jointes/", views_tickets.ticket_attachment_add, name="ticket_attachment_add"),
+    path(
+        "tickets/<int:ticket_id>/pieces-jointes/<int:attachment_id>/",
+        views_tickets.ticket_attachment,
+        name="ticket_attachment",
+    ),
     path("interventions/<int:intervention_id>/rapport/", views_tickets.intervention_report, name="intervention_report"),
     path("hebergement/", views_hosting.hosting_overview, name="hosting"),
     path("hebergement/services/<int:pk>/boites/", views_hosting.hosting_change_request, name="hosting_change_request"),

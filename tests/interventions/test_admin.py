@@ -64,6 +64,7 @@ def test_admin_add_ticket_refused_on_a_suspended_contract_shows_the_reason(clien
         "severity": 2, "title": "Souris", "status": "new",
         "comments-TOTAL_FORMS": 0, "comments-INITIAL_FORMS": 0, "pauses-TOTAL_FORMS": 0, "pauses-INITIAL_FORMS": 0,
         "interventions-TOTAL_FORMS": 0, "interventions-INITIAL_FORMS": 0,
+        "attachments-TOTAL_FORMS": 0, "attachments-INITIAL_FORMS": 0,
     })
     assert response.status_code == 200
     assert "suspendu" in response.content.decode()
@@ -77,6 +78,7 @@ def test_admin_add_ticket_goes_through_the_service(client, staff_user, contract)
         "severity": 2, "title": "Écran noir", "status": "new",
         "comments-TOTAL_FORMS": 0, "comments-INITIAL_FORMS": 0, "pauses-TOTAL_FORMS": 0, "pauses-INITIAL_FORMS": 0,
         "interventions-TOTAL_FORMS": 0, "interventions-INITIAL_FORMS": 0,
+        "attachments-TOTAL_FORMS": 0, "attachments-INITIAL_FORMS": 0,
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     ticket = Ticket.objects.get()

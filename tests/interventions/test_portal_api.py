@@ -38,11 +38,12 @@ def test_portal_does_not_see_internal_comments(client_a, django_assert_num_queri
                                   now=datetime.datetime(2026, 11, 30, 10, tzinfo=PARIS))
     services.ticket_comment_add(ticket=ticket, author=None, body="Note interne", is_internal=True)
     services.ticket_comment_add(ticket=ticket, author=None, body="Nous passons demain")
-    # ticket with joins, its public comments, its interventions
-    with django_assert_num_queries(3):
+    # ticket with joins, its public comments, its interventions, its visible attachments
+    with django_assert_num_queries(4):
         loaded = selectors.ticket_for_client(client_a, ticket.pk)
         bodies = [c.body for c in loaded.comments.all()]
         list(loaded.interventions.all())
+        assert loaded.client_attachments == []
     assert bodies == ["Nous passons demain"]
 
 

@@ -133,7 +133,15 @@ def _signed_quote(client: Client) -> dict:
     return {"quote_id": quote.pk}
 
 
+def _ticket_attachment(client: Client) -> dict:
+    from tests.factories.interventions import TicketAttachmentFactory
+
+    attachment = TicketAttachmentFactory(ticket__client=client, original_name="capture-CANARY.pdf")
+    return {"ticket_id": attachment.ticket_id, "attachment_id": attachment.pk}
+
+
 URL_BUILDERS: dict[str, Callable[[Client], dict]] = {
+    "ticket_attachment": _ticket_attachment,
     "quote_signed_copy": _signed_quote,
     "contract_document": _contract_document,
     "hosting_change_request": _hosting_mail_service,
@@ -174,6 +182,7 @@ CANARY_BUILDERS: list[Callable[[Client], None]] = [
     _canary_contract_document,
     lambda client: EquipmentFactory(contract=ContractFactory(client=client), serial_number="SN-CANARY"),
     lambda client: _canary_ticket(client),
+    _ticket_attachment,
 ]
 
 
