@@ -1,15 +1,12 @@
 """Reads of the backup option, with their joins and annotations done once."""
 import datetime
-import hashlib
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from backups.choices import GOOD_STATUSES, OverageStatus
 from backups.models import (
-    ApiToken,
     BackupSubscription,
     BackupTier,
     Device,
@@ -21,54 +18,13 @@ from backups.models import (
 )
 
 
-def token_hash(raw: str) -> str:
-    """SHA-256 of an API token: the token has 256 bits of entropy, so a fast hash is enough."""
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-TOKEN_CACHE_SECONDS = 60
-
-
-def token_cache_key(digest: str) -> str:
-    return f"backups:api-token:{digest}"
-
-
-def api_token_for_secret(raw: str) -> ApiToken | None:
-    """The active token matching ``raw``, or ``None``.
-
-    Kept 60 s in Django's cache (the ingestion hot path); revoking deletes the
-    entry, so with a shared cache (Redis) a revoked token is refused at once,
-    and with per-process memory caches within 60 s.
-    """
-    if not raw:
-        return None
-    digest = token_hash(raw)
-    token = cache.get(token_cache_key(digest))
-    if token is None:
-        token = ApiToken.objects.filter(token_hash=digest, revoked_at__isnull=True).first()
-        if token is not None:
-            cache.set(token_cache_key(digest), token, TOKEN_CACHE_SECONDS)
-    return token
-
-
-@dataclass(frozen=True)
-class DeviceRoute:
-    """The little the ingestion needs about a device: its id and its subscription's two sites (K1)."""
-
-    pk: int
-    hostname: str
-    sites: tuple[str, str]
-
-
-def device_route(*, client_id: int, hostname: str) -> DeviceRoute | None:
-    """Find a client's device by hostname: one indexed query returning three columns (the API hot path)."""
-    # No ORDER BY: (client, hostname) is unique, and the model's ordering would join the client table.
-    rows = list(
-        Device.objects.filter(client_id=client_id, hostname=hostname)
-        .order_by()
-        .values_list("pk", "subscription__primary_site", "subscription__replica_site")[:1]
-    )
-    return DeviceRoute(pk=rows[0][0], hostname=hostname, sites=(rows[0][1], rows[0][2])) if rows else None
+def report_for_job(*, client_id: int, hostname: str, job_id: str, only_device_id: int | None = None) -> JobReport | None:
+    """The report already received for ``job_id`` from a client's device (off the ingestion hot path:
+    only when the INSERT stored nothing, to tell a retry or a conflict from an unknown device)."""
+    qs = JobReport.objects.filter(device__client_id=client_id, device__hostname=hostname, job_id=job_id)
+    if only_device_id is not None:
+        qs = qs.filter(device_id=only_device_id)
+    return qs.order_by().first()
 
 
 def _latest_report(*, before: datetime.datetime | None = None, good_only: bool = False) -> QuerySet[JobReport]:

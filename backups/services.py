@@ -22,9 +22,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backups import selectors
+from backups import api_tokens, selectors
 from backups.choices import (
     GOOD_STATUSES,
     FlagKind,
@@ -146,7 +147,7 @@ def api_token_create(
     """Create a token; returns it with the secret, which is never stored and shown only once."""
     raw = "misb_" + secrets.token_urlsafe(32)
     token = ApiToken(
-        client=client, device=device, label=label, prefix=raw[:12], token_hash=selectors.token_hash(raw),
+        client=client, device=device, label=label, prefix=raw[:12], token_hash=api_tokens.token_hash(raw),
         rate_limit_per_minute=rate_limit_per_minute,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
@@ -164,8 +165,8 @@ def api_token_revoke(*, actor, token: ApiToken, now: datetime.datetime) -> bool:
     """Revoke a token (conditional update: revoking twice keeps the first date)."""
     done = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
     # Forget the cached token now and again after commit (a request may re-cache it meanwhile).
-    cache.delete(selectors.token_cache_key(token.token_hash))
-    transaction.on_commit(lambda: cache.delete(selectors.token_cache_key(token.token_hash)))
+    cache.delete(api_tokens.token_cache_key(token.token_hash))
+    transaction.on_commit(lambda: cache.delete(api_tokens.token_cache_key(token.token_hash)))
     if done:
         token.revoked_at = now
         audit_record(actor=actor, obj=token, action="backups.api_token.revoked", changes={"revoked_at": [None, now]})
@@ -287,53 +288,112 @@ def _fingerprint(cleaned: dict) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def _insert(obj, *, async_commit: bool = False) -> None:
-    """One INSERT. In autocommit (the API) that is the whole write, and a duplicate simply fails;
-    inside a transaction (CSV import, tests) a savepoint keeps the transaction usable after it.
+_INSERT_SQL_CACHE: dict[tuple, str] = {}
+_INSERT_VALUE_FIELDS = (
+    "job_id", "started_at", "ended_at", "status", "kind", "bytes_transferred", "bytes_stored", "files_count",
+    "copies", "skipped", "skipped_videos", "source", "payload_hash", "received_at",
+)
+
+
+def _insert_sql(connection, *, copied_sites: int, one_device: bool) -> str:
+    """``INSERT … SELECT`` of one report for a client's device found by hostname, ``ON CONFLICT DO NOTHING``.
+
+    One statement does the device lookup (scoped to the token's client, and to its device if it has
+    one), the K1 ``replicated`` fact (both of the subscription's sites among the sites holding a copy)
+    and the idempotent insert; it returns ``(id, device_id, replicated)`` or no row (unknown device, or job id
+    already received). Portable to PostgreSQL and SQLite ≥ 3.35. Built once per shape.
+    """
+    shape = (connection.vendor, copied_sites, one_device)
+    sql = _INSERT_SQL_CACHE.get(shape)
+    if sql is None:
+        qn = connection.ops.quote_name
+        report, device, subscription = JobReport._meta, Device._meta, BackupSubscription._meta
+
+        def col(meta, name):
+            return qn(meta.get_field(name).column)
+
+        columns = ", ".join(col(report, name) for name in ("device", *_INSERT_VALUE_FIELDS, "replicated"))
+        placeholders = ", ".join(["%s"] * len(_INSERT_VALUE_FIELDS))
+        sites = ", ".join(["%s"] * copied_sites)
+        replicated = (f"(s.{col(subscription, 'primary_site')} IN ({sites}) "
+                      f"AND s.{col(subscription, 'replica_site')} IN ({sites}))" if copied_sites else "(1 = 0)")
+        sql = (
+            f"INSERT INTO {qn(report.db_table)} ({columns}) "
+            f"SELECT d.{col(device, 'id')}, {placeholders}, {replicated} "
+            f"FROM {qn(device.db_table)} d INNER JOIN {qn(subscription.db_table)} s "
+            f"ON s.{col(subscription, 'id')} = d.{col(device, 'subscription')} "
+            f"WHERE d.{col(device, 'client')} = %s AND d.{col(device, 'hostname')} = %s"
+            + (f" AND d.{col(device, 'id')} = %s" if one_device else "")
+            + f" ON CONFLICT ({col(report, 'device')}, {col(report, 'job_id')}) DO NOTHING"
+            f" RETURNING {col(report, 'id')}, {col(report, 'device')}, {col(report, 'replicated')}"
+        )
+        _INSERT_SQL_CACHE[shape] = sql
+    return sql
+
+
+def _insert_report(
+    *, client_id: int, only_device_id: int | None, values: dict, copied_sites: list[str], async_commit: bool = False,
+) -> tuple[int, int, bool] | None:
+    """Run :func:`_insert_sql`: ``(id, device_id, replicated)`` of the new row, or ``None`` if nothing was inserted.
+
+    In autocommit (the API) the statement is the whole write: no savepoint, no transaction round
+    trips, and a duplicate job id is not an error (``ON CONFLICT DO NOTHING``), so the same statement
+    is also safe inside a transaction (CSV import, tests).
 
     ``async_commit`` (PostgreSQL, opt-in with ``settings.BACKUPS_INGEST_ASYNC_COMMIT``) does not wait
     for the WAL flush: a database crash may lose the last fraction of a second of reports (the
     supervision would then flag a missing backup), never corrupt anything. See docs/backups.md.
     """
     connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        with transaction.atomic():
-            obj.save(force_insert=True)
-    elif async_commit and connection.vendor == "postgresql":
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            obj.save(force_insert=True)
+    sql = _insert_sql(connection, copied_sites=len(copied_sites), one_device=only_device_id is not None)
+    params = [JobReport._meta.get_field(name).get_db_prep_save(values[name], connection)
+              for name in _INSERT_VALUE_FIELDS]
+    params += copied_sites * 2 if copied_sites else []
+    params += [client_id, values["device"]]
+    if only_device_id is not None:
+        params.append(only_device_id)
+    if async_commit and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
     else:
-        obj.save(force_insert=True)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    return (row[0], row[1], bool(row[2])) if row else None
 
 
 def _store_report(
     *, client_id: int, only_device_id: int | None, cleaned: dict, source: str, async_commit: bool = False
 ) -> tuple[JobReport, bool]:
-    device = selectors.device_route(client_id=client_id, hostname=cleaned["device"])
-    if device is None or (only_device_id is not None and device.pk != only_device_id):
+    fingerprint = _fingerprint(cleaned)
+    values = {
+        "device": cleaned["device"], "job_id": cleaned["job_id"], "started_at": cleaned["started_at"],
+        "ended_at": cleaned["ended_at"], "status": cleaned["status"], "kind": cleaned["kind"],
+        "bytes_transferred": cleaned["bytes_transferred"], "bytes_stored": cleaned["bytes_stored"],
+        "files_count": cleaned["files"], "copies": cleaned["copies"], "skipped": cleaned["skipped"],
+        "skipped_videos": cleaned["skipped"].get(SkipReason.VIDEO, 0),  # K6
+        "source": source, "payload_hash": fingerprint, "received_at": timezone.now(),
+    }
+    # K1: ``replicated`` when each of the subscription's two sites holds a copy (computed by the INSERT).
+    copied_sites = [site for site, count in cleaned["copies"].items() if count >= 1]
+    inserted = _insert_report(client_id=client_id, only_device_id=only_device_id, values=values,
+                              copied_sites=copied_sites, async_commit=async_commit)
+    if inserted is not None:
+        report_id, device_id, replicated = inserted
+        fields = {name: values[name] for name in _INSERT_VALUE_FIELDS}
+        return JobReport(pk=report_id, device_id=device_id, replicated=replicated, **fields), True
+    # Nothing inserted: this job was already received (a retry, or two requests at once), or the
+    # device is not one of this token's. One more query, off the hot path, tells which.
+    existing = selectors.report_for_job(client_id=client_id, only_device_id=only_device_id,
+                                        hostname=cleaned["device"], job_id=cleaned["job_id"])
+    if existing is None:
         # Another client's device is reported exactly like an unknown one: nothing leaks.
         raise ReportInvalid(
             _("Appareil inconnu pour ce jeton : « %(device)s ».") % {"device": cleaned["device"]},
             field="device", code="unknown_device",
         )
-    fingerprint = _fingerprint(cleaned)
-    report = JobReport(
-        device_id=device.pk, job_id=cleaned["job_id"], started_at=cleaned["started_at"], ended_at=cleaned["ended_at"],
-        status=cleaned["status"], kind=cleaned["kind"], bytes_transferred=cleaned["bytes_transferred"],
-        bytes_stored=cleaned["bytes_stored"], files_count=cleaned["files"], copies=cleaned["copies"],
-        # K1: a copy on each of the subscription's two sites.
-        replicated=all(cleaned["copies"].get(site, 0) >= 1 for site in device.sites),
-        skipped=cleaned["skipped"], skipped_videos=cleaned["skipped"].get(SkipReason.VIDEO, 0),
-        source=source, payload_hash=fingerprint,
-    )
-    try:
-        _insert(report, async_commit=async_commit)
-        return report, True
-    except IntegrityError:
-        # Unique (device, job_id): this job was already received (a retry, or two requests at once).
-        existing = JobReport.objects.get(device_id=device.pk, job_id=cleaned["job_id"])
     if existing.payload_hash != fingerprint:
         raise ReportInvalid(
             _("Le job « %(job)s » a déjà été reçu avec un contenu différent.") % {"job": cleaned["job_id"]},
@@ -357,7 +417,7 @@ def report_record(
                          async_commit=async_commit)
 
 
-def report_ingest(*, token: ApiToken, data, now: datetime.datetime) -> tuple[JobReport, bool]:
+def report_ingest(*, token: api_tokens.TokenGrant, data, now: datetime.datetime) -> tuple[JobReport, bool]:
     """A report sent to the API with ``token`` (limited to its client, and to its device if it has one)."""
     return report_record(client_id=token.client_id, only_device_id=token.device_id, data=data, now=now,
                          source=ReportSource.API,

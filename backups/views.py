@@ -6,47 +6,22 @@ job id, same content), 400 invalid (``field`` names the problem), 401 bad
 token, 409 same job id with another content, 429 rate limited (``Retry-After``).
 """
 import json
-import math
-import time
 
-from django.core.cache import cache
 from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from backups import selectors, services
+from backups import api_tokens, services
 from backups.exceptions import ReportInvalid
-from backups.models import ApiToken, JobReport
-
-RATE_WINDOW_SECONDS = 60
-LAST_USED_REFRESH_SECONDS = 300
+from backups.models import JobReport
 
 
 def _bearer(request) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _sep, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
-
-
-def rate_limit_retry_after(token: ApiToken, *, now_ts: float | None = None) -> int:
-    """Count one request for ``token`` in the current minute; seconds to wait if over its limit, else 0.
-
-    A fixed window in Django's cache (Redis in production, so all web workers share it).
-    """
-    now_ts = time.time() if now_ts is None else now_ts
-    window = int(now_ts // RATE_WINDOW_SECONDS)
-    key = f"backups:api-rate:{token.pk}:{window}"
-    cache.add(key, 0, timeout=RATE_WINDOW_SECONDS * 2)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=RATE_WINDOW_SECONDS * 2)
-        count = 1
-    if count <= token.rate_limit_per_minute:
-        return 0
-    return max(1, math.ceil((window + 1) * RATE_WINDOW_SECONDS - now_ts))
 
 
 def _error(status: int, message: str, *, field: str | None = None, code: str = "invalid", **headers) -> JsonResponse:
@@ -74,17 +49,15 @@ def report_json(report: JobReport, *, hostname: str) -> dict:
 @csrf_exempt  # token-authenticated machine endpoint: no browser session, no cookie
 @require_POST
 def report_ingest_view(request):
-    token = selectors.api_token_for_secret(_bearer(request))
+    now = timezone.now()
+    token, hits = api_tokens.authenticate(_bearer(request), now=now)
     if token is None:
         return _error(401, _("Jeton d'API absent, invalide ou révoqué."), code="unauthorized",
                       WWW_Authenticate='Bearer realm="backups"')
-    retry_after = rate_limit_retry_after(token)
+    retry_after = api_tokens.retry_after(token, hits=hits, now=now)
     if retry_after:
         return _error(429, _("Trop de requêtes pour ce jeton ; réessayez plus tard."), code="rate_limited",
                       Retry_After=str(retry_after))
-    now = timezone.now()
-    if cache.add(f"backups:api-used:{token.pk}", 1, timeout=LAST_USED_REFRESH_SECONDS):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
