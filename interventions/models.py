@@ -120,8 +120,16 @@ class Ticket(models.Model):
 
     @property
     def is_covered(self) -> bool:
-        """CGV S6: an excluded category (or a client without contract) is quoted and billed, not covered."""
-        return self.contract_id is not None and self.category not in EXCLUDED_CATEGORIES
+        """CGV S6: an excluded category (or a client without contract) is quoted and billed, not covered.
+
+        S7: the client makes and checks its own backups *unless it has the backup option*: with the
+        option, backup management is MIS's job and covered.
+        """
+        if self.contract_id is None:
+            return False
+        if self.category == Category.BACKUP_MANAGEMENT:
+            return self.contract.has_backup
+        return self.category not in EXCLUDED_CATEGORIES
 
     @property
     def is_open(self) -> bool:
