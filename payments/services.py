@@ -537,6 +537,8 @@ def formal_notices_process(*, today: datetime.date, now: datetime.datetime | Non
     """
     now = now or timezone.now()
     pending = list(FormalNotice.objects.filter(status=FormalNoticeStatus.SENT).order_by("pk"))
+    if not pending:
+        return {"settled": 0, "applied": 0}
     unpaid = selectors.notices_with_unpaid_invoices([n.pk for n in pending])
     settled = _formal_notices_settle(notice_ids=[n.pk for n in pending if n.pk not in unpaid], today=today)
     due = [n for n in pending if n.pk in unpaid and n.applies_on <= today]
@@ -561,6 +563,8 @@ def _claim_notices(notice_ids, *, status: str, **changes) -> list[FormalNotice]:
 
 
 def _formal_notices_settle(*, notice_ids, today: datetime.date) -> int:
+    if not notice_ids:
+        return 0
     with transaction.atomic():
         settled = _claim_notices(notice_ids, status=FormalNoticeStatus.SETTLED, settled_on=today)
         audit_bulk(actor=None, objs=settled, action="payments.formal_notice.settled",
@@ -597,6 +601,8 @@ def formal_notices_apply(
     contract. Returns ``{notice_id: what was done}`` for the notices applied now.
     """
     now = now or timezone.now()
+    if not notices:
+        return {}
     with transaction.atomic():
         claimed = _claim_notices([n.pk for n in notices], status=FormalNoticeStatus.APPLIED, applied_on=today)
         if not claimed:
