@@ -1,5 +1,6 @@
 """PDF rendering and Factur-X (L1, L4): PDF/A-3b with the EN 16931 CII XML, validated against the XSD."""
 import datetime
+import io
 from decimal import Decimal
 
 import facturx
@@ -143,3 +144,21 @@ def test_nightly_requeues_invoices_whose_pdf_is_missing(provider, run_on_commit)
     invoice.refresh_from_db()
     assert invoice.pdf
     assert run_nightly(today=D(2026, 4, 2), only=["billing.missing_pdfs"])[0]["result"] == {"queued": 0}
+
+
+def test_renders_reuse_the_thread_font_configuration_and_keep_the_per_document_footer(recurring_invoice):
+    """Speed (docs/benchmarks.md): the fontconfig setup and the static CSS are built once per thread."""
+    import threading
+
+    font_config, stylesheet = billing_pdf._renderer()
+    assert billing_pdf._renderer() == (font_config, stylesheet)
+    other = []
+    worker = threading.Thread(target=lambda: other.append(billing_pdf._renderer()))
+    worker.start()
+    worker.join()
+    assert other[0][0] is not font_config  # Pango's font map is not shared between threads
+    data = billing_pdf.invoice_pdf_bytes(recurring_invoice)
+    text = PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    # The footer (seller identity) comes from the document, the rest of the style from billing/pdf.css.
+    assert "MICRO INFO SERVICE — SARL au capital de 10 000 € — SIREN 512345679" in text
+    assert billing_pdf._renderer()[0] is font_config
