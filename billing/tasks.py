@@ -47,9 +47,13 @@ def billing_run_dispatch(date: str, chunk_size: int | None = None, render_pdf: b
     )
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+@shared_task(bind=True, acks_late=True)
 def render_invoice_pdfs_task(self, invoice_ids: list[int]):
-    """Render (once) and e-mail (once, keyed) the PDFs of freshly issued invoices."""
+    """Render (once) and e-mail (once, keyed) the PDFs of freshly issued invoices.
+
+    Not ``reject_on_worker_lost``: a PDF that kills its process (memory) would
+    otherwise come back forever; the nightly ``billing.missing_pdfs`` re-queues it once a night.
+    """
     from billing.models import Invoice
     from billing.services import invoice_send_email
 
