@@ -435,7 +435,11 @@ class QuoteAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
         self._run(request, queryset, lambda q: services.quote_send(actor=request.user, quote=q, today=today),
                   _("%(n)s devis envoyé(s)."))
 
-    @admin.action(description=_("Facturer la commande"))
+    def has_invoice_permission(self, request):
+        """Invoicing a signed quote issues an invoice: billing.add_invoice, not just the quote rights."""
+        return request.user.has_perm("billing.add_invoice")
+
+    @admin.action(description=_("Facturer la commande"), permissions=["invoice"])
     def invoice_selected(self, request, queryset):
         today = business_today()
         self._run(request, queryset, lambda q: services.quote_invoice_order(actor=request.user, quote=q, today=today),

@@ -284,6 +284,8 @@ class TicketAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def sla_board_view(self, request):
         """Open tickets by SLA state, most urgent first (staff board)."""
+        if not self.has_view_permission(request):  # permission matrix (tests/security)
+            raise PermissionDenied
         states = [SlaState.BREACHED, SlaState.AT_RISK, SlaState.ON_TRACK]
         columns = [(SlaState(s).label, list(selectors.tickets_by_sla_state(s)[:200])) for s in states]
         mine = list(selectors.tickets_assigned_to(request.user)[:50])
@@ -360,6 +362,8 @@ class InterventionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def schedule_view(self, request):
         """The technicians' week: interventions by technician and day (?week=YYYY-MM-DD, ?technician=id)."""
+        if not self.has_view_permission(request):  # permission matrix (tests/security)
+            raise PermissionDenied
         try:
             day = datetime.date.fromisoformat(request.GET.get("week", ""))
         except ValueError:

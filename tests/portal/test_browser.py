@@ -110,3 +110,37 @@ def test_open_a_ticket_and_see_its_deadline(page, live_server, paul):
         shown = formats.date_format(timezone.localtime(ticket.deadline_at), "l j F Y à H:i")
     assert page.get_by_text(f"Au plus tard le {shown}").is_visible()
     shoot(page, "ticket_detail")
+
+
+def test_join_a_file_to_a_ticket_and_download_it(page, live_server, paul, tmp_path):
+    """Issue #10 attachments: a real multipart upload from Chromium, listed, then downloaded byte for byte."""
+    from interventions.models import TicketAttachment
+    from tests.factories.interventions import TicketFactory
+
+    ticket = TicketFactory(client=paul.client, title="Imprimante hors ligne", contact=paul)
+    screenshot = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+    path = tmp_path / "écran imprimante.png"
+    path.write_bytes(screenshot)
+    log_in(page, live_server.url, paul.user.username, TEST_PASSWORD)
+    page.goto(f"{live_server.url}/portal/tickets/{ticket.pk}/")
+    page.get_by_label("Fichiers à joindre").set_input_files(str(path))
+    page.get_by_role("button", name="Joindre les fichiers", exact=True).click()
+    page.get_by_text("1 fichier(s) joint(s) à la demande.").wait_for()
+    attachment = TicketAttachment.objects.get(ticket=ticket)
+    assert attachment.original_name == "écran imprimante.png" and attachment.content_type == "image/png"
+    assert attachment.sha256 == hashlib.sha256(screenshot).hexdigest() and attachment.uploaded_by == paul.user
+    assert page.get_by_role("link", name="écran imprimante.png").is_visible()
+    shoot(page, "ticket_attachments")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="écran imprimante.png").click()
+    download = info.value
+    assert download.suggested_filename == "écran imprimante.png"
+    with open(download.path(), "rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == attachment.sha256
+    # A program disguised as a picture is refused with the reason, nothing stored.
+    fake = tmp_path / "photo.png"
+    fake.write_bytes(b"MZ\x90\x00" + b"\x00" * 200)
+    page.get_by_label("Fichiers à joindre").set_input_files(str(fake))
+    page.get_by_role("button", name="Joindre les fichiers", exact=True).click()
+    assert page.get_by_text("« photo.png » est un programme déguisé en .png : refusé.").is_visible()
+    assert TicketAttachment.objects.filter(ticket=ticket).count() == 1
