@@ -6,11 +6,16 @@ import copy
 import datetime
 import hashlib
 import json
+import os
+import uuid
+from unittest import mock
 
 import pytest
 import time_machine
+from django.core.cache import cache
+from django.test import override_settings
 
-from backups import services
+from backups import api_tokens, services
 from backups.models import ApiToken, JobReport
 
 pytestmark = pytest.mark.django_db
@@ -205,11 +210,118 @@ def test_get_is_not_allowed(client, token_a):
     assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {token_a[1]}").status_code == 405
 
 
-def test_ingestion_query_count_is_constant(client, device_a, token_a, django_assert_max_num_queries):
-    # device, then savepoint + insert + release (the token is cached; last_used_at once per 5 minutes)
-    post(client, dict(VALID, job_id="warm"), token_a[1])
-    with django_assert_max_num_queries(4):
+def test_a_report_is_one_sql_statement_once_the_token_is_cached(client, device_a, token_a, django_assert_num_queries):
+    """The hot path: the device lookup, the K1 ``replicated`` fact and the idempotent insert are one
+    ``INSERT … SELECT … ON CONFLICT DO NOTHING``; no audit, e-mail, savepoint or uniqueness query."""
+    # First use: the token is read from the database (and its last use recorded), then the INSERT.
+    with django_assert_num_queries(2) as first:
+        assert post(client, dict(VALID, job_id="warm"), token_a[1]).status_code == 201
+    assert first.captured_queries[0]["sql"].startswith("UPDATE")
+    with django_assert_num_queries(1) as hot:
         assert post(client, VALID, token_a[1]).status_code == 201
+    sql = hot.captured_queries[0]["sql"]
+    assert sql.startswith("INSERT") and "ON CONFLICT" in sql and "RETURNING" in sql
+    # A retry: the INSERT stores nothing, one SELECT finds the report already received.
+    with django_assert_num_queries(2):
+        assert post(client, VALID, token_a[1]).status_code == 200
+    assert JobReport.objects.count() == 2
+
+
+def test_hundred_reports_cost_hundred_statements(client, device_a, token_a, django_assert_num_queries):
+    post(client, dict(VALID, job_id="warm"), token_a[1])
+    with django_assert_num_queries(100):
+        for n in range(100):
+            assert post(client, dict(VALID, job_id=f"job-{n}"), token_a[1]).status_code == 201
+    assert JobReport.objects.count() == 101
+
+
+def test_token_last_use_is_recorded_when_the_token_is_loaded(client, device_a, token_a):
+    token, raw = token_a
+    assert token.last_used_at is None
+    post(client, dict(VALID, job_id="1"), raw)
+    token.refresh_from_db()
+    assert token.last_used_at == NOW
+    with time_machine.travel(NOW + datetime.timedelta(seconds=30), tick=False):
+        post(client, dict(VALID, job_id="2"), raw)  # cached: no write
+    token.refresh_from_db()
+    assert token.last_used_at == NOW
+    with time_machine.travel(NOW + datetime.timedelta(seconds=61), tick=False):
+        cache.clear()  # the 60 s token cache entry has expired
+        post(client, dict(VALID, job_id="3"), raw)
+    token.refresh_from_db()
+    assert token.last_used_at == NOW + datetime.timedelta(seconds=61)
+
+
+def test_an_unknown_token_leaves_no_rate_counter(client, device_a):
+    assert post(client, VALID, "misb_unknown").status_code == 401
+    window = int(NOW.timestamp() // api_tokens.RATE_WINDOW_SECONDS)
+    assert cache.get(api_tokens.rate_cache_key(api_tokens.token_hash("misb_unknown"), window)) is None
+
+
+def test_device_limited_token_grant_survives_the_cache(client, client_a, device_a, sub_a):
+    """The cached grant keeps the token's device restriction (cached as plain values, not a model)."""
+    from tests.factories.backups import DeviceFactory
+
+    other = DeviceFactory(subscription=sub_a, hostname="pc-compta")
+    _token, raw = services.api_token_create(actor=None, client=client_a, device=other, label="pc-compta only")
+    assert post(client, dict(VALID, device="pc-compta"), raw).status_code == 201  # loads and caches the grant
+    assert post(client, dict(VALID, job_id="2"), raw).json()["field"] == "device"  # pc-accueil: refused
+    assert post(client, dict(VALID, device="pc-compta", job_id="3"), raw).status_code == 201
+
+
+def _redis_cache(location, prefix="test-backups"):
+    """Django's Redis cache for the duration of a ``with`` block (keys under ``prefix``)."""
+    return override_settings(CACHES={"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location, "KEY_PREFIX": prefix,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }})
+
+
+def test_with_redis_token_and_rate_limit_are_one_round_trip(client, device_a, token_a):
+    """Production's cache: the grant and the window's counter in one pipelined round trip."""
+    import redis
+
+    location = os.environ.get("BACKUPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
+    try:
+        redis.Redis.from_url(location, socket_connect_timeout=0.5).ping()
+    except redis.exceptions.RedisError:
+        pytest.skip(f"needs Redis at {location} (BACKUPS_TEST_REDIS_URL)")
+    token, raw = token_a
+    ApiToken.objects.filter(pk=token.pk).update(rate_limit_per_minute=2)
+    sent = []
+    real_execute = redis.client.Pipeline.execute
+
+    def counting_execute(pipe, *args, **kwargs):
+        sent.append([command[0][0] for command in pipe.command_stack])
+        return real_execute(pipe, *args, **kwargs)
+
+    prefix = f"test-backups-{uuid.uuid4().hex}"
+    with _redis_cache(location, prefix), mock.patch.object(redis.client.Pipeline, "execute", counting_execute):
+        try:
+            assert post(client, dict(VALID, job_id="1"), raw).status_code == 201
+            assert post(client, dict(VALID, job_id="2"), raw).status_code == 201
+            limited = post(client, dict(VALID, job_id="3"), raw)
+            assert sent == [["GET", "SET", "INCRBY"]] * 3
+            assert limited.status_code == 429 and limited["Retry-After"] == "60"
+            assert JobReport.objects.count() == 2
+            # Revoking deletes the cached grant: refused at once.
+            services.api_token_revoke(actor=None, token=token, now=NOW)
+            with time_machine.travel(NOW + datetime.timedelta(seconds=61), tick=False):
+                assert post(client, dict(VALID, job_id="4"), raw).status_code == 401
+        finally:
+            server = redis.Redis.from_url(location)
+            keys = list(server.scan_iter(match=f"{prefix}:*"))
+            if keys:
+                server.delete(*keys)  # this test's keys only (Django's clear() would FLUSHDB)
+
+
+def test_with_redis_down_reports_are_still_accepted(client, device_a, token_a, caplog):
+    """The cache only speeds things up: with Redis unreachable the token is read from the database
+    and the report stored (not rate limited: the reverse proxy's limit still applies)."""
+    with _redis_cache("redis://127.0.0.1:1/0"):
+        assert post(client, VALID, token_a[1]).status_code == 201
+    assert JobReport.objects.count() == 1
+    assert "Redis unreachable" in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
