@@ -30,3 +30,9 @@ def availability(*, today):
     """C7: record last month's availability of every running contract (recomputed each night: late outages)."""
     last_month = today.replace(day=1) - datetime.timedelta(days=1)
     return services.availability_month_close(month=last_month)
+
+
+@nightly_job(order=430, name="interventions.attachment_orphans")
+def attachment_orphans(*, today):
+    """Ticket attachments: delete stored files left without a row (a killed process, a rolled-back caller)."""
+    return services.attachment_orphans_remove(now=timezone.now())

@@ -155,10 +155,13 @@ class TicketComment(models.Model):
         return f"{self.ticket_id} {self.created_at:%d/%m/%Y %H:%M}"
 
 
+ATTACHMENT_PREFIX = "private/ticket-attachments"
+
+
 def _attachment_upload(instance, filename):
     # Under a non-public prefix (never served by a web server: downloads go through a view that checks
     # the reader) and unguessable: a random token, never the client's file name.
-    return f"private/ticket-attachments/{secrets.token_urlsafe(24)}"
+    return f"{ATTACHMENT_PREFIX}/{secrets.token_urlsafe(24)}"
 
 
 class TicketAttachment(models.Model):

@@ -46,6 +46,7 @@ from interventions.choices import (
 )
 from interventions.exceptions import InterventionError
 from interventions.models import (
+    ATTACHMENT_PREFIX,
     ForceMajeureSync,
     Intervention,
     OutOfHoursRate,
@@ -468,6 +469,38 @@ def ticket_attachments_add(*, ticket: Ticket, files: list, author, visible_to_cl
             default_storage.delete(name)
         raise
     return created
+
+
+ORPHAN_GRACE = datetime.timedelta(days=1)
+
+
+def attachment_orphans_remove(*, now: datetime.datetime) -> dict:
+    """Delete stored attachment files that no row names, written more than a day ago.
+
+    The service removes its own files when it fails, but a file stored just before the process is
+    killed, or inside an outer transaction that later rolls back, has no row. The day of grace
+    leaves alone a file whose row is still being committed. One query whatever the number of
+    files; running twice (or two at once) deletes nothing more.
+    """
+    from django.core.files.storage import default_storage
+
+    if not default_storage.exists(ATTACHMENT_PREFIX):
+        return {"checked": 0, "removed": 0}
+    _dirs, names = default_storage.listdir(ATTACHMENT_PREFIX)
+    known = set(TicketAttachment.objects.values_list("file", flat=True))
+    removed = 0
+    for name in names:
+        path = f"{ATTACHMENT_PREFIX}/{name}"
+        if path in known:
+            continue
+        try:
+            if default_storage.get_modified_time(path) > now - ORPHAN_GRACE:
+                continue
+        except FileNotFoundError:
+            continue  # removed by a concurrent run
+        default_storage.delete(path)
+        removed += 1
+    return {"checked": len(names), "removed": removed}
 
 
 def ticket_attachment_add(*, ticket: Ticket, file, author, visible_to_client: bool = True) -> TicketAttachment:

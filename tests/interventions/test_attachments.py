@@ -284,3 +284,27 @@ def test_plain_django_files_are_accepted_too(ticket, staff_user):
     attachment = services.ticket_attachment_add(ticket=ticket, file=ContentFile(PDF, name="note.pdf"),
                                                 author=staff_user)
     assert attachment.size == len(PDF) and attachment.sha256 == hashlib.sha256(PDF).hexdigest()
+
+
+def test_orphan_files_older_than_a_day_are_removed_once(ticket, django_assert_num_queries):
+    """A file without a row (a killed process, a rolled-back caller) is deleted by the nightly job."""
+    import datetime
+    import os
+
+    from django.utils import timezone
+
+    from interventions.jobs import attachment_orphans
+
+    kept = TicketAttachmentFactory(ticket=ticket)
+    old_orphan = default_storage.save("private/ticket-attachments/orphelin-ancien", ContentFile(b"x"))
+    new_orphan = default_storage.save("private/ticket-attachments/orphelin-recent", ContentFile(b"x"))
+    two_days_ago = (timezone.now() - datetime.timedelta(days=2)).timestamp()
+    for name in (old_orphan, kept.file.name):
+        os.utime(default_storage.path(name), (two_days_ago, two_days_ago))
+    with django_assert_num_queries(1):  # the names of the stored rows, whatever the number of files
+        assert attachment_orphans(today=datetime.date(2026, 12, 2)) == {"checked": 3, "removed": 1}
+    assert sorted(stored_files()) == sorted([kept.file.name.rsplit("/", 1)[1], "orphelin-recent"])
+    assert services.attachment_orphans_remove(now=timezone.now()) == {"checked": 2, "removed": 0}
+    assert services.attachment_orphans_remove(now=timezone.now() + datetime.timedelta(days=2)) == {
+        "checked": 2, "removed": 1}  # the recent orphan, once its day of grace is over
+    assert stored_files() == [kept.file.name.rsplit("/", 1)[1]]
