@@ -202,3 +202,23 @@ def test_worker_killed_in_the_middle_of_the_billing_run_leaves_no_duplicate_no_g
     expected = (1, 1, survivor, CHUNK, CHUNK, 0) if recovery == "rerun" else (6, 10, survivor, CHUNK, CHUNK, 0)
     assert expected in survivor_chunks
     assert sum(c[4] for c in _chunks(logs)) == CONTRACTS
+
+
+def test_beats_nightly_run_on_a_worker_queues_the_billing_chunks_for_all_workers_cgv_b1(tmp_path):
+    """The production path: beat queues ``run_nightly_task``; the job ``billing.recurring`` run by a worker
+    queues its chunks (``BILLING_RUN_MODE=auto``) instead of issuing them inline, for any worker to take."""
+    ids = _contracts(40)
+    with Workers(tmp_path, BILLING_RUN_CHUNK_SIZE=5) as workers:
+        workers.send("core.tasks.run_nightly_task", FEB_1.isoformat())
+        wait_for(lambda: Invoice.objects.filter(pdf="").count() == 0 and Invoice.objects.count() == 40,
+                 timeout=600, interval=1, what="40 invoices issued and rendered")
+        wait_for(workers.queue_is_empty, timeout=120, what="an empty queue")
+        logs = {name: workers.log(name) for name in workers.names}
+    _assert_each_contract_invoiced_once_with_gapless_numbers(ids)
+    text = "".join(logs.values())
+    assert "billing.recurring 2026-02-01: 40 contracts due, 8 chunks queued" in text
+    assert re.search(r"nightly 2026-02-01 billing\.recurring: ok \{'contracts_due': 40, 'chunks_queued': 8", text)
+    chunks = _chunks(logs)
+    assert sorted(index for index, *_ in chunks) == list(range(1, 9))
+    assert sum(issued for *_, issued, _ in chunks) == 40
+    # (Which workers take them depends on how long the rest of the night keeps the first one busy.)
