@@ -8,7 +8,7 @@ billable fees go through ``billing.services.charge_record``; suspensions and
 terminations through contracts' services.
 """
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
@@ -626,13 +626,11 @@ def formal_notices_apply(
             )
             suspended[contract.client_id] += 1
 
-        def count(rows, client_id):
-            return sum(1 for row in rows if row.client_id == client_id)
-
+        counts = {name: Counter(row.client_id for row in rows) for name, rows in [
+            ("acceleration_invoices", accelerated), ("penalty_charges", penalties),
+            ("penalty_invoices", penalty_invoices)]}
         results = {
-            n.pk: {"acceleration_invoices": count(accelerated, n.client_id),
-                   "penalty_charges": count(penalties, n.client_id),
-                   "penalty_invoices": count(penalty_invoices, n.client_id),
+            n.pk: {**{name: by[n.client_id] for name, by in counts.items()},
                    "suspended_contracts": suspended[n.client_id]}
             for n in claimed
         }

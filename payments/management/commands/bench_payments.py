@@ -11,8 +11,11 @@ invoices, 5 % of them overdue and unpaid, concentrated on 200 clients in arrears
 effect. Then times the nightly dunning jobs (reminders, then B3 application),
 and their second run. Everything is rolled back at the end.
 """
+import cProfile
 import datetime
+import io
 import os
+import pstats
 import time
 from decimal import Decimal
 
@@ -37,9 +40,11 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=2_000)
         parser.add_argument("--arrears-clients", type=int, default=200)
         parser.add_argument("--notices", type=int, default=20)
+        parser.add_argument("--profile", action="store_true", help="cProfile the B3 application (top 25 by own time)")
 
     def handle(self, *args, **o):
         self.verbosity = o["verbosity"]
+        self.profile = o["profile"]
         if Invoice.objects.exists() or Client.objects.exists():
             raise CommandError("This database holds data: run the benchmark on an empty database of its own.")
         with transaction.atomic():
@@ -61,12 +66,17 @@ class Command(BaseCommand):
 
     def _measure(self, label, func) -> float:
         with CaptureQueriesContext(connection) as ctx:
+            profiler = cProfile.Profile() if self.profile and "B3" in label else None
             started = time.perf_counter()
-            result = func()
+            result = profiler.runcall(func) if profiler else func()
             elapsed = time.perf_counter() - started
         db = sum(float(q["time"]) for q in ctx.captured_queries)
         self.stdout.write(f"{label}: {elapsed:.2f} s (database {db:.2f} s), {len(ctx.captured_queries)} queries "
                           f"→ {result}")
+        if profiler:
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+            self.stdout.write(out.getvalue())
         if self.verbosity > 1:
             for q in sorted(ctx.captured_queries, key=lambda q: -float(q["time"]))[:5]:
                 self.stdout.write(f"    {float(q['time']):.3f} s  {q['sql'][:300]}")
