@@ -57,4 +57,22 @@ def load(*, today, stdout):
             user.save()
         if group:
             user.groups.add(Group.objects.get(name=group))
+        _demo_totp(user)
     stdout.write(f"Staff logins (/admin/): {', '.join(u[0] for u in DEMO_STAFF)} — password {DEMO_STAFF_PASSWORD}")
+    stdout.write(
+        f"Staff second factor (demo only): TOTP key {DEMO_TOTP_KEY_B32} in any authenticator app, "
+        "or `python manage.py demo_otp` prints the current codes"
+    )
+
+
+# The demo staff share one published TOTP key so `make run` stays usable without enrolling a phone.
+# Demo only: a real staff member enrolls at /admin/2fa/activer/ with a random key (docs/security.md).
+DEMO_TOTP_KEY_HEX = b"mis-demo-totp-2026!!".hex()
+DEMO_TOTP_KEY_B32 = "NVUXGLLEMVWW6LLUN52HALJSGAZDMIJB"
+
+
+def _demo_totp(user):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        TOTPDevice.objects.create(user=user, name="application", key=DEMO_TOTP_KEY_HEX, confirmed=True)

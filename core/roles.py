@@ -25,6 +25,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.*",
         "auth.view_user",
         "auth.view_group",
+        # Locked-out logins: see them and unlock them (delete the attempt, audited).
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     ],
     # Comptabilité: invoices, payments, prices; reads contracts and clients.
     ACCOUNTING: [

@@ -5,6 +5,7 @@ Every value has an embedded default that works on a bare machine (SQLite under
 ``make run`` needs no server. Production sets ``DEBUG=False`` and must then
 provide ``SECRET_KEY`` and ``ALLOWED_HOSTS`` or the process refuses to start.
 """
+import datetime
 from pathlib import Path
 
 import environ
@@ -45,6 +46,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "core",
     "contracts",
     "billing",
@@ -64,9 +69,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.AdminStaffOnlyMiddleware",
+    "core.security.StaffOTPRequiredMiddleware",
+    "core.security.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "mis_backoffice.urls"
@@ -103,13 +112,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis down must not break pages: the cache misses and logs instead of raising (docs/security.md).
+    CACHES = {"default": {"BACKEND": "core.cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -135,6 +145,37 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# --- Authentication hardening (docs/security.md) -----------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username + IP before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: after 5 failures for one username from one IP, that pair is locked for 15 minutes.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"  # French page, HTTP 429
+AXES_ENABLE_ADMIN = False  # core.admin registers the attempts with an audited unlock action
+AXES_VERBOSE = False
+# Staff TOTP: every staff session is verified by a second factor before any admin page. Tests turn
+# it off in tests/conftest.py except under tests/security; real runs cannot (it is not read from env).
+OTP_STAFF_REQUIRED = True
+OTP_TOTP_ISSUER = "MICRO INFO SERVICE"
+OTP_STATIC_CODES = 10
+# Sessions: 8 hours, and (by default) gone when the browser closes.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Content-Security-Policy sent on every HTML response (core.security): no inline script, nothing
+# loaded from elsewhere. Inline style attributes remain allowed (a few admin templates use them).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
@@ -192,6 +233,9 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # The recurring billing run (billing.chunks): contracts per chunk task, and auto/queue/inline.
 BILLING_RUN_CHUNK_SIZE = env.int("BILLING_RUN_CHUNK_SIZE", default=2000)
 BILLING_RUN_MODE = env.str("BILLING_RUN_MODE", default="auto")
+# A broker outage fails fast (about a second) instead of holding the request (core/celery_base.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 # Production hardening (python manage.py check --deploy is clean with DEBUG off).
 SESSION_COOKIE_HTTPONLY = True
@@ -219,5 +263,6 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # one INFO line per login otherwise
     },
 }

@@ -8,6 +8,7 @@ admin.site.index_title = "Administration"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:dashboard", permanent=False)),
+    path("admin/2fa/", include("core.urls_otp")),  # staff second factor (core/security.py)
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("api/backups/", include("backups.urls")),

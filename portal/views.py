@@ -6,6 +6,8 @@ selectors scoped by ``request.client``.
 import datetime
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -14,10 +16,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
 from contracts import selectors as contract_selectors
 from contracts.models import Contact
+from core import security
 from core.dates import business_today
+from core.forms_otp import INVALID_CODE, OTPCodeForm, OTPDisableForm
 from portal import dashboard as dashboard_data
 from portal import services
 from portal.access import ADMIN, portal_view
@@ -38,10 +43,78 @@ class PortalLoginView(auth_views.LoginView):
         return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form):
-        previous = form.get_user().last_login  # login() overwrites it with now
+        user = form.get_user()
+        if security.has_second_factor(user):
+            # Password right, second factor still to come: nothing is signed in yet.
+            self.request.session[OTP_PENDING_KEY] = {
+                "user": user.pk, "backend": user.backend, "next": self.get_success_url(), "tries": 0,
+            }
+            return redirect("portal:login_otp")
+        previous = user.last_login  # login() overwrites it with now
         response = super().form_valid(form)
         self.request.session[PREVIOUS_LOGIN_KEY] = previous.isoformat() if previous else ""
         return response
+
+
+OTP_PENDING_KEY = "portal_otp_pending"
+OTP_MAX_TRIES = 5
+
+
+def login_otp(request):
+    """Second step of the portal login for a user who enabled the double authentication."""
+    pending = request.session.get(OTP_PENDING_KEY)
+    user = get_user_model().objects.filter(pk=(pending or {}).get("user"), is_active=True).first()
+    if user is None:
+        return redirect("portal:login")
+    form = OTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = security.second_factor_verify(user=user, token=form.cleaned_data["token"])
+        if device is not None:
+            del request.session[OTP_PENDING_KEY]
+            previous = user.last_login
+            auth_login(request, user, backend=pending["backend"])
+            otp_login(request, device)
+            request.session[PREVIOUS_LOGIN_KEY] = previous.isoformat() if previous else ""
+            return redirect(pending["next"])
+        pending["tries"] += 1
+        if pending["tries"] >= OTP_MAX_TRIES:
+            del request.session[OTP_PENDING_KEY]
+            messages.error(request, _("Trop de codes incorrects : reconnectez-vous."))
+            return redirect("portal:login")
+        request.session[OTP_PENDING_KEY] = pending
+        form.add_error("token", INVALID_CODE)
+    return render(request, "portal/login_otp.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# --- The account's own security (double authentication, optional for portal users) ---------------
+
+
+@portal_view()
+def account_security(request):
+    """Enable the double authentication (QR code + first code), or disable it with a current code."""
+    user = request.user
+    if security.has_second_factor(user):
+        form = OTPDisableForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if security.second_factor_verify(user=user, token=form.cleaned_data["token"]):
+                security.second_factor_disable(user=user, actor=user)
+                messages.success(request, _("La double authentification est désactivée."))
+                return redirect("portal:account_security")
+            form.add_error("token", INVALID_CODE)
+        context = {"enabled": True, "form": form, "recovery_left": security.recovery_codes_left(user)}
+    else:
+        device = security.totp_device_pending(user=user)
+        form = OTPCodeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            codes = security.totp_enroll_confirm(user=user, device=device, token=form.cleaned_data["token"],
+                                                 request=request)
+            if codes is not None:
+                messages.success(request, _("La double authentification est activée."))
+                return render(request, "portal/security_codes.html", {"codes": codes})
+            form.add_error("token", INVALID_CODE)
+        context = {"enabled": False, "form": form, "qr_svg": security.qr_svg(device),
+                   "secret": security.secret_b32(device)}
+    return render(request, "portal/security.html", context, status=400 if form.errors else 200)
 
 
 def previous_login(request) -> datetime.datetime | None:
@@ -145,6 +218,7 @@ class InvitationAcceptView(auth_views.PasswordResetConfirmView):
 
     template_name = "portal/invitation_accept.html"
     post_reset_login = True
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("portal:dashboard")
 
     def form_valid(self, form):

@@ -18,6 +18,8 @@ def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Staff TOTP is required in real runs; tests/security turns it back on and verifies for real.
+    settings.OTP_STAFF_REQUIRED = False
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     yield

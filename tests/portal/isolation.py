@@ -24,6 +24,7 @@ from tests.factories.contracts import ContactFactory, ContractFactory, Equipment
 
 PUBLIC_URLS = {
     "login",
+    "login_otp",  # second login step (core.security), before any client is known
     "logout",
     "password_reset",
     "password_reset_done",
