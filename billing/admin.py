@@ -22,6 +22,7 @@ from billing.forms import PartialCreditForm, ShopReturnForm, ShopSaleForm, ShopS
 from billing.models import Charge, Invoice, InvoiceLine, NumberSequence, Quote, QuoteLine, ShopReturn
 from core.admin import AuditedAdminMixin
 from core.dates import business_today
+from core.money import format_eur
 
 
 @admin.register(Charge)
@@ -207,8 +208,8 @@ class InvoiceAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, template, context)
 
     def _credit_note_done(self, request, note):
-        self.message_user(request, _("Avoir %(number)s émis : %(ttc)s € TTC.") % {
-            "number": note.number, "ttc": note.total_ttc})
+        self.message_user(request, _("Avoir %(number)s émis : %(ttc)s TTC.") % {
+            "number": note.number, "ttc": format_eur(note.total_ttc)})
         return redirect("admin:billing_invoice_change", note.pk)
 
     def partial_credit_view(self, request, pk):
@@ -247,8 +248,8 @@ class InvoiceAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
             except BillingError as exc:
                 form.add_error(None, exc.message)
             else:
-                self.message_user(request, _("Vente enregistrée : facture %(number)s, %(ttc)s € TTC.") % {
-                    "number": invoice.number, "ttc": invoice.total_ttc})
+                self.message_user(request, _("Vente enregistrée : facture %(number)s, %(ttc)s TTC.") % {
+                    "number": invoice.number, "ttc": format_eur(invoice.total_ttc)})
                 return redirect("admin:billing_invoice_change", invoice.pk)
         return self._form_page(request, "admin/billing/invoice/shop_sale.html", _("Vente comptoir"),
                                form=form, lines=lines)

@@ -93,10 +93,10 @@ def test_partial_credit_note_totals_per_vat_rate_to_the_cent_l2(staff, staff_use
     assert page.status_code == 200
     assert "Forfait intervention" in page.content.decode() and "309,98" not in page.content.decode()
     # French decimal comma accepted: 1.5 of the 85.00 line, 1 of the 19.99 line, nothing of the cable.
-    response = staff.post(url, _credit_post(mixed_invoice, ["1,5", "1", "0"]))
-    assert response.status_code == 302
+    response = staff.post(url, _credit_post(mixed_invoice, ["1,5", "1", "0"]), follow=True)
     note = _credit_notes().get()
-    assert response.url == reverse("admin:billing_invoice_change", args=[note.pk])
+    assert response.redirect_chain == [(reverse("admin:billing_invoice_change", args=[note.pk]), 302)]
+    assert "Avoir AV-2026-000001 émis : -174,09\xa0€ TTC." in response.content.decode()
     assert (note.number, note.issue_date, note.credited_invoice_id) == ("AV-2026-000001", D(2026, 5, 4),
                                                                       mixed_invoice.pk)
     # 20 %: -1.5 × 85.00 = -127.50, VAT -25.50; 5.5 %: -19.99, VAT -1.09945 → -1.10.
