@@ -118,6 +118,9 @@ class TicketAttachmentInline(admin.TabularInline):
     fields = ["download", "size_display", "content_type", "uploaded_by", "created_at", "upload", "visible_to_client"]
     readonly_fields = ["download", "size_display", "content_type", "uploaded_by", "created_at"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("uploaded_by")
+
     def has_change_permission(self, request, obj=None):
         return False
 

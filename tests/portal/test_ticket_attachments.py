@@ -277,3 +277,18 @@ def test_admin_refuses_a_program_on_the_field(client, staff_user, ticket):
     assert response.status_code == 200
     assert "« pilote.pdf » est un programme déguisé en .pdf : refusé." in response.content.decode()
     assert not TicketAttachment.objects.exists() and _stored() == []
+
+
+def test_ticket_admin_page_query_count_does_not_grow_with_attachments(client, staff_user, ticket):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(staff_user)
+    url = reverse("admin:interventions_ticket_change", args=[ticket.pk])
+    counts = []
+    for n in (5, 45):
+        TicketAttachmentFactory.create_batch(n, ticket=ticket, uploaded_by=StaffUserFactory())
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts  # attachments and their uploaders in one query
