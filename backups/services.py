@@ -63,6 +63,7 @@ LINE_SOURCE = "backups.tier"
 # A report may end a little "in the future" when the agent's clock runs ahead.
 CLOCK_SKEW = datetime.timedelta(minutes=10)
 MAX_BIGINT = 2**63 - 1
+MAX_INT = 2**31 - 1  # files and skipped-file counts are integer columns (PositiveIntegerField)
 
 
 def _fmt_dt(value: datetime.datetime) -> str:
@@ -196,12 +197,15 @@ def _require_str(data: dict, name: str, *, max_length: int = 100) -> str:
     return value
 
 
-def _require_int(value, name: str) -> int:
+def _require_int(value, name: str, *, maximum: int = MAX_BIGINT) -> int:
     # bool is an int in Python; JSON true/false is not a count.
     if not isinstance(value, int) or isinstance(value, bool):
         raise ReportInvalid(_("« %(field)s » doit être un entier.") % {"field": name}, field=name, code="wrong_type")
-    if value < 0 or value > MAX_BIGINT:
+    if value < 0:
         raise ReportInvalid(_("« %(field)s » doit être un entier positif.") % {"field": name}, field=name)
+    if value > maximum:
+        # A 400 naming the field rather than the database's "integer out of range" (a 500).
+        raise ReportInvalid(_("« %(field)s » dépasse %(max)s.") % {"field": name, "max": maximum}, field=name)
     return value
 
 
@@ -236,7 +240,7 @@ def _require_counts(value, name: str, allowed) -> dict[str, int]:
                 % {"field": name, "key": key, "allowed": ", ".join(allowed)},
                 field=f"{name}.{key}",
             )
-        result[key] = _require_int(count, f"{name}.{key}")
+        result[key] = _require_int(count, f"{name}.{key}", maximum=MAX_INT)
     return dict(sorted(result.items()))
 
 
@@ -277,7 +281,7 @@ def report_validate(data, *, now: datetime.datetime) -> dict:
         cleaned[name] = value
     cleaned["bytes_transferred"] = _require_int(data["bytes_transferred"], "bytes_transferred")
     cleaned["bytes_stored"] = _require_int(data["bytes_stored"], "bytes_stored")
-    cleaned["files"] = _require_int(data["files"], "files")
+    cleaned["files"] = _require_int(data["files"], "files", maximum=MAX_INT)
     cleaned["copies"] = _require_counts(data["copies"], "copies", StorageSite.values)
     cleaned["skipped"] = _require_counts(data.get("skipped") or {}, "skipped", SkipReason.values)
     return cleaned

@@ -111,6 +111,9 @@ def test_missing_field_is_a_400_naming_it_and_stores_nothing(client, device_a, t
         ({"bytes_transferred": 1.5}, "bytes_transferred"),
         ({"files": True}, "files"),
         ({"files": -1}, "files"),
+        ({"files": 2**31}, "files"),  # integer column: a 400, not the database's out-of-range error
+        ({"bytes_stored": 2**63}, "bytes_stored"),
+        ({"skipped": {"video": 2**31}}, "skipped.video"),
         ({"job_id": 42}, "job_id"),
         ({"started_at": 1732744800}, "started_at"),
         ({"started_at": "hier soir"}, "started_at"),
