@@ -39,6 +39,17 @@ class TicketFactory(factory.django.DjangoModelFactory):
 
 
 PDF_BYTES = b"%PDF-1.4\n% compte rendu\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 100 + b"This program cannot be run in DOS mode."
+
+
+def stored_attachment_names() -> list[str]:
+    """The attachment files in storage (to prove nothing was stored, or what was)."""
+    from django.core.files.storage import default_storage
+
+    from interventions.models import ATTACHMENT_PREFIX
+
+    return default_storage.listdir(ATTACHMENT_PREFIX)[1] if default_storage.exists(ATTACHMENT_PREFIX) else []
 
 
 class TicketAttachmentFactory(factory.django.DjangoModelFactory):

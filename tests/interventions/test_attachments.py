@@ -23,13 +23,20 @@ from interventions.exceptions import InterventionError
 from interventions.models import TicketAttachment
 from tests.factories.contracts import ContactFactory
 from tests.factories.core import StaffUserFactory
-from tests.factories.interventions import InterventionFactory, TicketAttachmentFactory, TicketFactory
+from tests.factories.interventions import (
+    EXE_BYTES,
+    PNG_BYTES,
+    InterventionFactory,
+    TicketAttachmentFactory,
+    TicketFactory,
+    stored_attachment_names,
+)
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+PNG = PNG_BYTES
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"
-EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 100 + b"This program cannot be run in DOS mode."
+EXE = EXE_BYTES
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 60
 
 
@@ -45,10 +52,7 @@ def zipped(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def stored_files() -> list[str]:
-    if not default_storage.exists("private/ticket-attachments"):
-        return []
-    return default_storage.listdir("private/ticket-attachments")[1]
+stored_files = stored_attachment_names
 
 
 @pytest.fixture
@@ -297,7 +301,7 @@ def test_orphan_files_older_than_a_day_are_removed_once(ticket, django_assert_nu
 
     kept = TicketAttachmentFactory(ticket=ticket)
     old_orphan = default_storage.save("private/ticket-attachments/orphelin-ancien", ContentFile(b"x"))
-    new_orphan = default_storage.save("private/ticket-attachments/orphelin-recent", ContentFile(b"x"))
+    default_storage.save("private/ticket-attachments/orphelin-recent", ContentFile(b"x"))
     two_days_ago = (timezone.now() - datetime.timedelta(days=2)).timestamp()
     for name in (old_orphan, kept.file.name):
         os.utime(default_storage.path(name), (two_days_ago, two_days_ago))

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -22,14 +21,21 @@ from interventions.choices import Category, Severity, TicketStatus
 from interventions.models import Ticket, TicketAttachment
 from tests.factories.contracts import ContactFactory, ContractFactory
 from tests.factories.core import StaffUserFactory
-from tests.factories.interventions import PDF_BYTES, TicketAttachmentFactory, TicketFactory
+from tests.factories.interventions import (
+    EXE_BYTES,
+    PDF_BYTES,
+    PNG_BYTES,
+    TicketAttachmentFactory,
+    TicketFactory,
+    stored_attachment_names,
+)
 
 pytestmark = pytest.mark.django_db
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_15H = datetime.datetime(2026, 12, 1, 15, 30, tzinfo=PARIS)
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
-EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 120
+PNG = PNG_BYTES
+EXE = EXE_BYTES
 
 
 @pytest.fixture
@@ -52,10 +58,7 @@ def _post_files(client, ticket, *files):
         return client.post(_url("ticket_attachment_add", ticket_id=ticket.pk), {"attachments": list(files)})
 
 
-def _stored() -> list[str]:
-    if not default_storage.exists("private/ticket-attachments"):
-        return []
-    return default_storage.listdir("private/ticket-attachments")[1]
+_stored = stored_attachment_names
 
 
 def test_upload_two_files_see_them_listed_and_staff_told(client, emma, ticket, run_on_commit, settings):
