@@ -17,6 +17,7 @@ from core.dates import business_today
 from payments import selectors as payment_selectors
 from portal.access import BILLING, portal_view
 from portal.forms import InvoiceFilterForm, QuoteSignForm
+from portal.pagination import paginate
 
 
 def _invoice(request, invoice_id: int) -> Invoice:
@@ -48,7 +49,9 @@ def invoice_list(request):
             invoices = invoices.filter(issue_date__year=int(form.cleaned_data["year"]))
         if form.cleaned_data["status"]:
             invoices = invoices.filter(status=form.cleaned_data["status"])
-    context = {"invoices": invoices, "form": form, "today": business_today()}
+    # Paginated (issue #11: a client with thousands of invoices made this page take seconds to render).
+    page = paginate(request, invoices)
+    context = {"invoices": page.object_list, "page": page, "form": form, "today": business_today()}
     return render(request, "portal/invoices/list.html", context)
 
 

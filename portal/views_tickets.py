@@ -16,6 +16,7 @@ from interventions.models import Intervention, Ticket, TicketAttachment
 from interventions.pdf import intervention_report_pdf
 from portal.access import TECHNICAL, portal_view
 from portal.forms import TicketAttachmentForm, TicketCommentForm, TicketForm
+from portal.pagination import paginate
 
 
 def _ticket(request, ticket_id: int) -> Ticket:
@@ -28,7 +29,8 @@ def _ticket(request, ticket_id: int) -> Ticket:
 @portal_view(TECHNICAL)
 def ticket_list(request):
     tickets = selectors.tickets_for_client(request.client).order_by("-opened_at", "-pk")
-    return render(request, "portal/tickets/list.html", {"tickets": tickets})
+    page = paginate(request, tickets)  # issue #11: thousands of tickets
+    return render(request, "portal/tickets/list.html", {"tickets": page.object_list, "page": page})
 
 
 @portal_view(TECHNICAL)
