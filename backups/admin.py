@@ -198,6 +198,7 @@ class JobReportAdmin(ReadOnlyAdmin):
     search_fields = ["device__hostname", "job_id", "device__client__name"]
     list_select_related = ["device__client"]
     date_hierarchy = "ended_at"
+    show_full_result_count = False  # issue #11: one COUNT(*) of the whole table per page is enough
 
     @admin.display(description=gettext_lazy("client"))
     def client(self, obj):

@@ -251,7 +251,11 @@ class JobReport(models.Model):
         verbose_name_plural = _("rapports de sauvegarde")
         ordering = ["-ended_at", "-pk"]
         constraints = [models.UniqueConstraint(fields=["device", "job_id"], name="backup_report_unique_job")]
-        indexes = [models.Index(fields=["device", "ended_at"], name="backup_report_device_end")]
+        indexes = [
+            models.Index(fields=["device", "ended_at"], name="backup_report_device_end"),
+            # The staff list reads the latest reports first (issue #11: a sort of every report without it).
+            models.Index(fields=["-ended_at", "-id"], name="backup_report_ended_desc"),
+        ]
 
     def __str__(self):
         return f"{self.device_id} {self.job_id}"

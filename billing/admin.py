@@ -120,6 +120,7 @@ class InvoiceAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["number", "client__name", "client__siren", "contract__reference"]
     list_select_related = ["client"]
     date_hierarchy = "issue_date"
+    show_full_result_count = False  # issue #11: one COUNT(*) of the whole table per page is enough
     raw_id_fields = ["client", "contract", "quote", "credited_invoice"]
     inlines = [InvoiceLineInline]
     actions = ["issue_selected", "credit_selected", "download_selected", "resend_selected"]

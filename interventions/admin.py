@@ -159,6 +159,7 @@ class TicketAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["title", "client__name", "description"]
     list_select_related = ["client", "contract", "assignee"]
     date_hierarchy = "opened_at"
+    show_full_result_count = False  # issue #11: one COUNT(*) of the whole table per page is enough
     raw_id_fields = ["client", "contract", "site", "equipment", "contact", "quote"]
     readonly_fields = ["contract_notice", "coverage", "opened_at", "sla_hours", "deadline_at", "risk_at", "sla_state",
                        "paused_since", "responded_at", "resolved_at", "created_by"]

@@ -96,6 +96,8 @@ class Ticket(models.Model):
         verbose_name_plural = _("tickets")
         ordering = ["-opened_at", "-pk"]
         indexes = [
+            # The staff list reads the latest tickets first (issue #11: a sort of every ticket without it).
+            models.Index(fields=["-opened_at", "-id"], name="ticket_opened_desc"),
             # The 15-minute scan: only live clocks, by the instant they change state.
             models.Index(
                 fields=["risk_at"], name="ticket_scan_risk",
