@@ -84,6 +84,8 @@ def check_status(url: str, cookie: str) -> int:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
+    except OSError:  # timed out: the workers are still busy with a page too slow for the load
+        return 0
 
 
 def wrk(url: str, *, cookie: str, connections: int = 20, seconds: int = 10, threads: int = 2) -> dict:
@@ -100,6 +102,9 @@ def wrk(url: str, *, cookie: str, connections: int = 20, seconds: int = 10, thre
         os.unlink(script.name)
     line = next(line for line in out.splitlines() if line.startswith("{"))
     data = json.loads(line)
+    if not data["requests"]:
+        return {"p50_ms": None, "p95_ms": None, "p99_ms": None, "max_ms": None, "rps": 0.0, "errors": data["errors"],
+                "requests": 0}
     return {"p50_ms": data["p50"] / 1000, "p95_ms": data["p95"] / 1000, "p99_ms": data["p99"] / 1000,
             "max_ms": data["max"] / 1000, "rps": data["requests"] / data["seconds"], "errors": data["errors"],
             "requests": data["requests"]}
@@ -126,6 +131,7 @@ def load(*, staff_user, portal_user, admin_urls, portal_urls, workers: int, conn
                 row = {"url": path, "status": status, "workers": workers, "connections": connections}
                 if status == 200:
                     row.update(wrk(base + path, cookie=cookies[staff], connections=connections, seconds=seconds))
+                    time.sleep(2)  # let the workers finish the requests wrk gave up on
                 log(f"  wrk {path}: {row}")
                 rows.append(row)
     return rows

@@ -14,9 +14,9 @@ from django.db import transaction
 from bench import measure
 from bench.builders import NIGHT1, NIGHT2, Sizes, build_msp
 
-SMALL = Sizes(clients=22, contracts=40, invoices=80, tickets=100, devices=10, report_days=2, domains=3,
+SMALL = Sizes(clients=22, contracts=40, invoices=80, tickets=100, devices=50, report_days=2, domains=3,
               gdpr_requests=3, formal_notices=2)
-DOUBLE = Sizes(clients=44, contracts=80, invoices=160, tickets=200, devices=20, report_days=2, domains=6,
+DOUBLE = Sizes(clients=44, contracts=80, invoices=160, tickets=200, devices=100, report_days=2, domains=6,
                gdpr_requests=6, formal_notices=4)
 
 # Jobs whose statements grow with what they do, known and documented (docs/benchmarks.md, "Scale benchmark").
@@ -24,6 +24,7 @@ GROWS = {
     "contracts.revision_letters": "one e-mail (key check + insert) per revised contract (docs/contracts.md)",
     "payments.overdue_reminders": "one e-mail per client reminded that night",
     "payments.dunning": "B3 application through billing's per-invoice services (docs/payments.md)",
+    "backups.overage": "each new overage episode: its own insert, audit and e-mail (about 9 statements each)",
     "hosting.expiry_alerts": "one e-mail per certificate or domain reaching a 30/14/7-day threshold",
     "core.retry_unsent_emails": "sends the queued e-mails one by one, at most 200 a night (core.mail limit)",
 }
