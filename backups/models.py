@@ -226,7 +226,10 @@ class JobReport(models.Model):
     hold one; ``skipped`` counts the files left out per reason (K6 videos).
     """
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="reports", verbose_name=_("appareil"))
+    # No index of its own: the unique (device, job_id) and the (device, ended_at) index both start with
+    # device_id and serve every lookup by device; one index less to update on each ingested report.
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="reports", verbose_name=_("appareil"),
+                               db_index=False)
     job_id = models.CharField(_("identifiant du job"), max_length=100)
     started_at = models.DateTimeField(_("début"))
     ended_at = models.DateTimeField(_("fin"))
