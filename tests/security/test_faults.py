@@ -62,7 +62,7 @@ def _reset_celery_connections():
 
 
 @pytest.fixture
-def redis_broker(settings):
+def redis_broker(settings, monkeypatch):
     if REDIS is None:
         pytest.skip("redis-server is not installed")
     port = _free_port()
@@ -71,6 +71,7 @@ def redis_broker(settings):
     saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
     settings.CACHES = {"default": {"BACKEND": "core.cache.ResilientRedisCache", "LOCATION": url}}
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery's conf prefers this variable over broker_url (CI sets it)
     celery_app.conf.broker_url = url
     celery_app.conf.task_always_eager = False
     _reset_celery_connections()
