@@ -609,7 +609,9 @@ def formal_notices_apply(
             return {}
         # One pending notice per client (constraint formal_notice_one_pending_per_client).
         by_client = {n.client_id: n for n in claimed}
-        contracts = list(Contract.objects.filter(client_id__in=list(by_client), status=ContractStatus.ACTIVE)
+        # Locked now, so none changes status before its suspension (which would roll the whole night back).
+        contracts = list(Contract.objects.select_for_update(of=("self",))
+                         .filter(client_id__in=list(by_client), status=ContractStatus.ACTIVE)
                          .select_related("client").order_by("client_id", "pk"))
         accelerated = _accelerate(actor=actor, notices=claimed, contracts=contracts, today=today, now=now)
         penalties = _penalties_record(actor=actor, notices=claimed, today=today)
