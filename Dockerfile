@@ -12,4 +12,4 @@ RUN pip install --no-cache-dir . && useradd --create-home mis && mkdir -p /app/v
 USER mis
 RUN DEBUG=True python manage.py collectstatic --noinput -v0
 EXPOSE 8000
-CMD ["gunicorn", "mis_backoffice.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "mis_backoffice.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]
