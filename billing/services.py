@@ -29,7 +29,7 @@ from billing.models import VAT_STANDARD, Charge, Invoice, InvoiceLine, Quote, Qu
 from contracts.choices import BillingFrequency, ContractStatus
 from core.audit import audit_bulk, audit_record, diff, snapshot
 from core.models import ProviderProfile
-from core.money import ZERO, money, to_decimal
+from core.money import ZERO, format_number, money, to_decimal
 
 PDF_TASK_CHUNK = 50
 
@@ -345,7 +345,7 @@ def invoice_credit(
         if quantity > line.quantity - credited[line.pk]:
             raise BillingError(
                 _("Quantité à créditer trop élevée pour « %(line)s » : %(left)s restant.")
-                % {"line": line.description, "left": line.quantity - credited[line.pk]},
+                % {"line": line.description, "left": format_number(line.quantity - credited[line.pk])},
                 code="credit_too_much",
             )
         note_lines.append(

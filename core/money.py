@@ -35,3 +35,8 @@ def format_eur(value) -> str:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
     return sign + NARROW_NBSP.join(groups) + "," + cents + NBSP + "€"
+
+
+def format_number(value) -> str:
+    """A French decimal without useless zeros (quantities, rates): ``1,5`` / ``20`` / ``5,5``."""
+    return f"{to_decimal(value).normalize():f}".replace(".", ",")

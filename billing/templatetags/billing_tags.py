@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import template
 
-from core.money import format_eur
+from core.money import format_eur, format_number
 
 register = template.Library()
 
@@ -20,9 +20,7 @@ def frnum(value):
     """A French decimal without useless zeros: 1,5 / 20 / 5,5."""
     if value in (None, ""):
         return ""
-    d = Decimal(value).normalize()
-    text = f"{d:f}"
-    return text.replace(".", ",")
+    return format_number(value)
 
 
 @register.filter

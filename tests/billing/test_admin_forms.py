@@ -120,7 +120,7 @@ def test_over_credit_is_refused_with_the_message_and_nothing_saved_l2(staff, mix
     assert "1,5" in page and "127,50" in page  # 1.5 left of 3, i.e. 127.50 € HT still creditable
     response = staff.post(url, _credit_post(mixed_invoice, ["2", "1", "0"]))
     assert response.status_code == 200
-    assert "Quantité à créditer trop élevée pour « Forfait intervention » : 1.50 restant." in response.content.decode()
+    assert "Quantité à créditer trop élevée pour « Forfait intervention » : 1,5 restant." in response.content.decode()
     assert _credit_notes().count() == 1  # the guide line of the refused form was not credited either
     assert AuditLogEntry.objects.filter(action="billing.credit_note.issued").count() == 1
 
