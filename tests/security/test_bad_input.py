@@ -122,8 +122,11 @@ def test_charge_form_money_and_dates(staff, client_a, quantity, unit_price, vat_
     assert Charge.objects.count() == before
 
 
+GOOD_PEM = pem_for(["exemple.fr"])
+
+
 def _pem_variants():
-    good = pem_for(["exemple.fr"])
+    good = GOOD_PEM
     body = good.split("\n")
     return st.one_of(
         st.binary(max_size=2000),
@@ -148,6 +151,10 @@ def test_certificate_upload_pem(staff, service, content):
     before = Certificate.objects.count()
     upload = SimpleUploadedFile("cert.pem", content)
     response = staff.post(reverse("admin:hosting_certificate_add"), {"domain": service.domain.pk, "pem_file": upload})
+    if response.status_code == 302:  # only the trailing newline was cut: still the valid certificate
+        assert content.strip() == GOOD_PEM.strip().encode()
+        Certificate.objects.all().delete()
+        return
     _refused_clearly(response)
     assert Certificate.objects.count() == before
 
