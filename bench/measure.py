@@ -99,12 +99,14 @@ def billing_floor(day: datetime.date) -> dict | None:
     from billing.models import Invoice, InvoiceLine
 
     inv, line = Invoice._meta.db_table, InvoiceLine._meta.db_table
+    # The billing run's invoices: issued that day for a period starting in its catch-up window (B3 dunning
+    # issues the remaining months of a contract the same night, with later periods).
+    run = (f"issue_date = '{day.isoformat()}' AND kind = 'recurring' AND period_start BETWEEN "
+           f"'{(day - datetime.timedelta(days=62)).isoformat()}' AND '{day.isoformat()}'")
     data = {}
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        for table, where in ((inv, f"issue_date = '{day.isoformat()}' AND kind = 'recurring'"),
-                             (line, f"invoice_id IN (SELECT id FROM {inv} WHERE issue_date = '{day.isoformat()}' "
-                                    f"AND kind = 'recurring')")):
+        for table, where in ((inv, run), (line, f"invoice_id IN (SELECT id FROM {inv} WHERE {run})")):
             buffer = io.StringIO()
             raw.copy_expert(f"COPY (SELECT * FROM {table} WHERE {where}) TO STDOUT", buffer)
             data[table] = buffer.getvalue()

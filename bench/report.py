@@ -6,7 +6,6 @@ benchmark" section) is rewritten; the hand-written notes around it and the other
 import datetime
 import os
 import platform
-import subprocess
 from pathlib import Path
 
 import django
@@ -29,17 +28,12 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    uptime = ""
-    try:
-        uptime = subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
     version = ""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             version = cursor.fetchone()[0]
-    return {"nproc": os.cpu_count(), "cpu": cpu, "uptime": uptime, "load": os.getloadavg(),
+    return {"nproc": os.cpu_count(), "cpu": cpu, "load": os.getloadavg(),
             "database": f"{connection.vendor} {version}".strip(), "python": platform.python_version(),
             "django": django.get_version()}
 
@@ -61,7 +55,8 @@ def render(data: dict) -> str:
         "",
         f"Machine: {m['nproc']} CPUs ({m['cpu'] or 'unknown model'}), {m['database']}, Python {m['python']}, "
         f"Django {m['django']}. Load average at the start {data['load_start'][0]:.2f} / "
-        f"{data['load_start'][1]:.2f} / {data['load_start'][2]:.2f}, at the end `{m['uptime']}`."
+        f"{data['load_start'][1]:.2f} / {data['load_start'][2]:.2f}, at the end {m['load'][0]:.2f} / "
+        f"{m['load'][1]:.2f} / {m['load'][2]:.2f} (`uptime`)."
         + (" **The machine was shared (load above its 2 CPUs): wall-clock figures are pessimistic.**"
            if max(data['load_start'][0], m['load'][0]) > (m['nproc'] or 1) else ""),
         "",
