@@ -222,6 +222,11 @@ class InvitationAcceptView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("portal:dashboard")
 
     def form_valid(self, form):
+        if security.has_second_factor(form.user):
+            # The link proves the mailbox, not the phone: a user with TOTP signs in through the code step.
+            form.save()
+            messages.success(self.request, _("Votre mot de passe est enregistré : connectez-vous."))
+            return redirect("portal:login")
         response = super().form_valid(form)
         self.request.session[PREVIOUS_LOGIN_KEY] = ""
         messages.success(self.request, _("Bienvenue ! Votre mot de passe est enregistré."))

@@ -190,3 +190,19 @@ def test_demo_staff_get_the_published_demo_key_and_demo_otp_prints_a_valid_code(
     code = re.search(r": (\d{6}) ", out.getvalue()).group(1)
     user = devices.get(user__username="direction").user
     assert second_factor_verify(user=user, token=code) is not None
+
+
+def test_an_invitation_link_does_not_bypass_the_portal_code_step(client, portal_user):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    TOTPDevice.objects.create(user=portal_user, name="application", confirmed=True)
+    uid = urlsafe_base64_encode(force_bytes(portal_user.pk))
+    link = reverse("portal:invitation_accept", kwargs={"uidb64": uid, "token": default_token_generator.make_token(portal_user)})
+    form_url = client.get(link)["Location"]
+    response = client.post(form_url, {"new_password1": "Boulangerie-83600", "new_password2": "Boulangerie-83600"})
+    assert response["Location"] == reverse("portal:login")
+    assert client.get(reverse("portal:dashboard")).status_code == 302  # not signed in
+    portal_user.refresh_from_db()
+    assert portal_user.check_password("Boulangerie-83600")
