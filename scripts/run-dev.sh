@@ -22,6 +22,8 @@ cat <<MSG
 
   MIS back-office is starting on http://$HOST:$PORT/
     Staff admin:   http://$HOST:$PORT/admin/    (admin / demo-staff-2026; also direction, compta, technicien, dpo)
+                   then the two-factor code: demo key NVUXGLLEMVWW6LLUN52HALJSGAZDMIJB in an authenticator app,
+                   or \`.venv/bin/python manage.py demo_otp\` prints the current code
     Client portal: http://$HOST:$PORT/portal/   (paul@boulangerie-lemoine.fr / demo-client-2026)
     Celery worker and beat logs: var/log/worker.log, var/log/beat.log
   Stop with Ctrl-C.
