@@ -38,8 +38,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(*, workers: int, secret_key: str, log):
-    """A gunicorn of ``workers`` sync workers on 127.0.0.1 with production-like settings (``DEBUG=False``)."""
+def gunicorn(*, workers: int, secret_key: str, log, threads: int = 1):
+    """gunicorn on 127.0.0.1 with production-like settings (``DEBUG=False``): ``workers`` processes of
+    ``threads`` threads (1: sync workers; the README's production command uses 4)."""
     port = _free_port()
     env = dict(os.environ)
     env.update({
@@ -49,7 +50,7 @@ def gunicorn(*, workers: int, secret_key: str, log):
     binary = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     process = subprocess.Popen(
         [binary, "mis_backoffice.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--log-level", "warning", "--timeout", "120"],
+         "--threads", str(threads), "--log-level", "warning", "--timeout", "120"],
         cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
@@ -61,7 +62,7 @@ def gunicorn(*, workers: int, secret_key: str, log):
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             time.sleep(0.1)
-        log(f"  gunicorn ({workers} workers) on {base}")
+        log(f"  gunicorn ({workers} workers × {threads} threads) on {base}")
         yield base
     finally:
         process.terminate()
@@ -119,16 +120,17 @@ def session_cookie(user, *, staff: bool) -> str:
 
 
 def load(*, staff_user, portal_user, admin_urls, portal_urls, workers: int, connections: int, seconds: int,
-         log) -> list[dict]:
+         log, threads: int = 1) -> list[dict]:
     rows = []
     key = secrets.token_urlsafe(60)
     with override_settings(SECRET_KEY=key):  # sessions and their auth hash are signed with the server's key
         cookies = {True: session_cookie(staff_user, staff=True), False: session_cookie(portal_user, staff=False)}
-    with gunicorn(workers=workers, secret_key=key, log=log) as base:
+    with gunicorn(workers=workers, threads=threads, secret_key=key, log=log) as base:
         for staff, urls in ((True, admin_urls), (False, portal_urls)):
             for path in urls:
                 status = check_status(base + path, cookies[staff])
-                row = {"url": path, "status": status, "workers": workers, "connections": connections}
+                row = {"url": path, "status": status, "workers": workers, "threads": threads,
+                       "connections": connections}
                 if status == 200:
                     row.update(wrk(base + path, cookie=cookies[staff], connections=connections, seconds=seconds))
                     time.sleep(2)  # let the workers finish the requests wrk gave up on

@@ -127,8 +127,9 @@ def render(data: dict) -> str:
                        f"{r['bytes'] / 1024:.0f} |")
     if data.get("load"):
         first = data["load"][0]
-        out += ["", f"### HTTP load (wrk, {first['connections']} connections, gunicorn {first['workers']} sync "
-                    f"workers on loopback, `DEBUG=False`)", "",
+        kind = "sync workers" if first.get("threads", 1) == 1 else f"workers × {first['threads']} threads"
+        out += ["", f"### HTTP load (wrk, {first['connections']} connections, gunicorn {first.get('workers')} {kind} "
+                    f"on loopback, `DEBUG=False`)", "",
                 "| page | p50 ms | p95 ms | p99 ms | req/s | errors |", "|---|---:|---:|---:|---:|---:|"]
         for r in data["load"]:
             if r.get("p95_ms") is not None:

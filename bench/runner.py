@@ -50,7 +50,7 @@ def analyze() -> None:
 
 
 def run(*, sizes: Sizes, argv: str, log, pdf_count: int = 20, ingest_reports: int = 500, page_repeat: int = 3,
-        http_load: bool = True, workers: int = 3, connections: int = 20, wrk_seconds: int = 10,
+        http_load: bool = True, workers: int = 3, threads: int = 1, connections: int = 20, wrk_seconds: int = 10,
         docs: Path | None = None) -> dict:
     check_database()
     quiet_side_effects()
@@ -99,7 +99,8 @@ def run(*, sizes: Sizes, argv: str, log, pdf_count: int = 20, ingest_reports: in
         log(f"HTTP load with wrk on the 3 slowest admin and portal list pages: {slowest + portal}")
         try:
             data["load"] = load.load(staff_user=world.staff_user, portal_user=world.portal_user, admin_urls=slowest,
-                                     portal_urls=portal, workers=workers, connections=connections,
+                                     portal_urls=portal, workers=workers, threads=threads,
+                                     connections=connections,
                                      seconds=wrk_seconds, log=log)
         except Exception as exc:  # keep the other figures: the table says the load failed
             log(f"  HTTP load failed: {exc!r}")

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-load", action="store_true", help="Skip the HTTP load (gunicorn + wrk).")
         parser.add_argument("--no-write", action="store_true", help="Print the table, leave docs/benchmarks.md.")
         parser.add_argument("--workers", type=int, default=3, help="gunicorn workers for the HTTP load.")
+        parser.add_argument("--threads", type=int, default=1,
+                            help="Threads per gunicorn worker (1: sync workers; production runs 4).")
         parser.add_argument("--connections", type=int, default=20, help="wrk concurrent connections.")
         parser.add_argument("--wrk-seconds", type=int, default=10)
         parser.add_argument("--pdfs", type=int, default=20, help="Invoices rendered for the PDF figure.")
@@ -37,7 +39,7 @@ class Command(BaseCommand):
         argv = " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
         try:
             data = run(sizes=sizes, argv=argv, log=lambda m: self.stdout.write(m), pdf_count=o["pdfs"],
-                       ingest_reports=o["reports"], http_load=not o["no_load"], workers=o["workers"],
+                       ingest_reports=o["reports"], http_load=not o["no_load"], workers=o["workers"], threads=o["threads"],
                        connections=o["connections"], wrk_seconds=o["wrk_seconds"],
                        docs=None if o["no_write"] else settings.BASE_DIR / "docs" / "benchmarks.md")
         except (BenchRefused, RuntimeError) as exc:
