@@ -39,7 +39,7 @@ from contracts.models import (
 )
 from core.audit import audit_bulk, audit_record, diff, snapshot
 from core.dates import business_today
-from core.mail import email_queue, staff_recipients
+from core.mail import email_queue, emails_queue, staff_recipients
 from core.models import OutboundEmail
 from core.money import format_eur, money, to_decimal
 
@@ -860,7 +860,11 @@ def contracts_revise(*, year: int, actor=None, contract_ids: list[int] | None = 
 
 
 def revision_letters_send(*, limit: int | None = None) -> dict:
-    """E-mail the revision letter of each revision not yet notified to the client (one e-mail per revision)."""
+    """E-mail the revision letter of each revision not yet notified to the client (one e-mail per revision).
+
+    All the letters of a run are queued at once (``core.mail.emails_queue``): the
+    statement count does not grow with the number of revised contracts.
+    """
     pending = (
         ContractRevision.objects.filter(letter_sent=False)
         .select_related("contract__client", "base_index", "new_index")
@@ -869,41 +873,45 @@ def revision_letters_send(*, limit: int | None = None) -> dict:
     )
     if limit:
         pending = pending[:limit]
-    sent_ids = []
-    for revision in pending:
-        contract = revision.contract
-        lines = "\n".join(
-            _("  - %(desc)s : %(old)s → %(new)s HT par mois (quantité %(qty)s)")
-            % {"desc": item["description"], "old": format_eur(Decimal(item["old_unit_price"])),
-               "new": format_eur(Decimal(item["new_unit_price"])), "qty": item["quantity"]}
-            for item in revision.lines
-        )
-        with transaction.atomic():
-            email_queue(
-                to=_client_recipients(contract.client, contract.client.contacts.all()),
-                subject=_("Révision annuelle des prix au %(day)s — contrat %(ref)s")
-                % {"day": _d(revision.revision_date), "ref": contract.reference},
-                body=_(
-                    "Bonjour,\n\nConformément à l'article 3.2 de nos conditions générales, les prix de votre contrat "
-                    "%(ref)s sont révisés au %(day)s selon l'indice Syntec :\n"
-                    "P(N) = P(N-1) × I(N) / I(N-1), avec I(N-1) = %(base)s (%(base_month)s) et I(N) = %(new)s "
-                    "(%(new_month)s, publié le %(published)s), soit un coefficient de %(coef)s.\n\n%(lines)s\n\n"
-                    "Redevance mensuelle HT : %(old_total)s → %(new_total)s.\n\nMICRO INFO SERVICE"
-                ) % {
-                    "ref": contract.reference, "day": _d(revision.revision_date),
-                    "base": revision.base_index.value, "base_month": revision.base_index.month.strftime("%m/%Y"),
-                    "new": revision.new_index.value, "new_month": revision.new_index.month.strftime("%m/%Y"),
-                    "published": _d(revision.new_index.published_on),
-                    "coef": f"{revision.coefficient.normalize():f}", "lines": lines,
-                    "old_total": format_eur(revision.old_monthly_total),
-                    "new_total": format_eur(revision.new_monthly_total),
-                },
-                key=f"contracts.revision_letter:{revision.pk}",
-            )
-            sent_ids.append(revision.pk)
-    if sent_ids:
-        ContractRevision.objects.filter(pk__in=sent_ids).update(letter_sent=True)
-    return {"letters": len(sent_ids)}
+    revisions = list(pending)
+    if not revisions:
+        return {"letters": 0}
+    with transaction.atomic():
+        emails_queue([_revision_letter(revision) for revision in revisions])
+        ContractRevision.objects.filter(pk__in=[r.pk for r in revisions]).update(letter_sent=True)
+    return {"letters": len(revisions)}
+
+
+def _revision_letter(revision: ContractRevision) -> dict:
+    """The P3 letter of one revision, as ``emails_queue`` arguments."""
+    contract = revision.contract
+    lines = "\n".join(
+        _("  - %(desc)s : %(old)s → %(new)s HT par mois (quantité %(qty)s)")
+        % {"desc": item["description"], "old": format_eur(Decimal(item["old_unit_price"])),
+           "new": format_eur(Decimal(item["new_unit_price"])), "qty": item["quantity"]}
+        for item in revision.lines
+    )
+    return {
+        "to": _client_recipients(contract.client, contract.client.contacts.all()),
+        "subject": _("Révision annuelle des prix au %(day)s — contrat %(ref)s")
+        % {"day": _d(revision.revision_date), "ref": contract.reference},
+        "body": _(
+            "Bonjour,\n\nConformément à l'article 3.2 de nos conditions générales, les prix de votre contrat "
+            "%(ref)s sont révisés au %(day)s selon l'indice Syntec :\n"
+            "P(N) = P(N-1) × I(N) / I(N-1), avec I(N-1) = %(base)s (%(base_month)s) et I(N) = %(new)s "
+            "(%(new_month)s, publié le %(published)s), soit un coefficient de %(coef)s.\n\n%(lines)s\n\n"
+            "Redevance mensuelle HT : %(old_total)s → %(new_total)s.\n\nMICRO INFO SERVICE"
+        ) % {
+            "ref": contract.reference, "day": _d(revision.revision_date),
+            "base": revision.base_index.value, "base_month": revision.base_index.month.strftime("%m/%Y"),
+            "new": revision.new_index.value, "new_month": revision.new_index.month.strftime("%m/%Y"),
+            "published": _d(revision.new_index.published_on),
+            "coef": f"{revision.coefficient.normalize():f}", "lines": lines,
+            "old_total": format_eur(revision.old_monthly_total),
+            "new_total": format_eur(revision.new_monthly_total),
+        },
+        "key": f"contracts.revision_letter:{revision.pk}",
+    }
 
 
 # --- Notice reminders (CGV C3) ---------------------------------------------------------------------

@@ -63,6 +63,58 @@ def email_queue(
     return email
 
 
+SEND_CHUNK = 100  # e-mails per send task when many are queued at once
+_KEY_LOOKUP_CHUNK = 900  # under SQLite's bound-parameter limit
+
+
+def emails_queue(messages: list[dict]) -> list[OutboundEmail]:
+    """Record many e-mails with a fixed number of queries and send them after commit, by chunks.
+
+    ``messages``: dicts of :func:`email_queue`'s arguments. Same rules: a message
+    without recipient is dropped, a ``key`` already used (in the table or earlier
+    in ``messages``) is skipped. For nightly jobs that notify thousands of
+    clients at once (revision letters, reminders): one key lookup per 900 keys,
+    one INSERT per 500 rows, one send task per 100 e-mails.
+    """
+    rows, seen = [], set()
+    for m in messages:
+        to = m["to"]
+        recipients = [to] if isinstance(to, str) else [r for r in to if r]
+        key = m.get("key")
+        if not recipients or (key is not None and key in seen):
+            continue
+        if key is not None:
+            seen.add(key)
+        rows.append(OutboundEmail(
+            key=key, to=recipients, cc=list(m.get("cc") or []), subject=m["subject"][:300], body=m["body"],
+            attachments=list(m.get("attachments") or []),
+        ))
+    keys = [r.key for r in rows if r.key is not None]
+    existing = set()
+    for i in range(0, len(keys), _KEY_LOOKUP_CHUNK):
+        existing.update(OutboundEmail.objects.filter(key__in=keys[i:i + _KEY_LOOKUP_CHUNK]).values_list("key", flat=True))
+    rows = [r for r in rows if r.key is None or r.key not in existing]
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            created = OutboundEmail.objects.bulk_create(rows, batch_size=500)
+    except IntegrityError:
+        # A concurrent run queued some of the same notifications: one at a time, each skipping the taken keys.
+        fresh = (email_queue(to=r.to, cc=r.cc, subject=r.subject, body=r.body, key=r.key,
+                             attachments=r.attachments) for r in rows)
+        return [e for e in fresh if e is not None]
+    ids = [e.pk for e in created]
+    from core.tasks import send_emails_task
+
+    def _send():
+        for i in range(0, len(ids), SEND_CHUNK):
+            send_emails_task.delay(ids[i:i + SEND_CHUNK])
+
+    transaction.on_commit(_send)
+    return created
+
+
 def email_send_now(email: OutboundEmail) -> bool:
     """Send one recorded e-mail; on failure keep it FAILED with the error, for a retry."""
     message = EmailMessage(

@@ -14,6 +14,12 @@ def send_email_task(email_id: int):
     return mail.email_claim_and_send(email_id)
 
 
+@shared_task(acks_late=True)
+def send_emails_task(email_ids: list[int]):
+    """A chunk queued by ``mail.emails_queue``; each e-mail is claimed, so a redelivered chunk sends nothing twice."""
+    return sum(1 for pk in email_ids if mail.email_claim_and_send(pk))
+
+
 @shared_task
 def retry_unsent_emails_task():
     return mail.email_retry_unsent()

@@ -16,7 +16,7 @@ from contracts.choices import ContractStatus
 from contracts.models import Client, Contact, Contract, ContractLine
 from core.audit import audit_bulk, audit_record, diff, snapshot
 from core.dates import PARIS, business_today, paris_datetime
-from core.mail import email_queue, staff_recipients
+from core.mail import email_queue, emails_queue, staff_recipients
 from core.models import OutboundEmail
 from hosting import selectors
 from hosting.certificates import ParsedCertificate, covers_domain, parse_pem
@@ -636,7 +636,7 @@ def expiry_alerts_send(*, today: datetime.date) -> dict:
 
     Once per threshold: the e-mail key names the object, its expiry date and the
     threshold. Queries: one per kind of object, one for the keys already sent,
-    one for the recipients, then one insert per new e-mail.
+    one for the recipients, then the new e-mails in one insert (``core.mail.emails_queue``).
     """
     horizon = today + datetime.timedelta(days=max(EXPIRY_THRESHOLDS))
     alerts: list[_Alert] = []
@@ -698,10 +698,12 @@ def expiry_alerts_send(*, today: datetime.date) -> dict:
         return counts
     recipients = selectors.client_notification_emails({a.client_id for a in pending})
     staff = staff_recipients()
-    for alert in pending:
-        if email_queue(to=recipients.get(alert.client_id, []) + staff, subject=alert.subject, body=alert.body,
-                       key=alert.key):
-            counts["certificate_alerts" if alert.key.startswith("hosting.certificate") else "domain_alerts"] += 1
+    queued = emails_queue([
+        {"to": recipients.get(a.client_id, []) + staff, "subject": a.subject, "body": a.body, "key": a.key}
+        for a in pending
+    ])
+    for email in queued:
+        counts["certificate_alerts" if email.key.startswith("hosting.certificate") else "domain_alerts"] += 1
     return counts
 
 

@@ -27,7 +27,7 @@ from contracts import services as contract_services
 from contracts.choices import BillingFrequency, ContractStatus, SuspensionReason, TerminationKind
 from contracts.models import Contract, ContractLine
 from core.audit import audit_bulk, audit_record, diff, snapshot
-from core.mail import email_queue
+from core.mail import email_queue, emails_queue
 from core.money import ZERO, format_eur, money
 from payments import conf, rules, selectors
 from payments.choices import (
@@ -429,8 +429,8 @@ def overdue_reminders_send(*, today: datetime.date) -> dict:
 
     Bulk: the overdue invoices without a reminder are read in one query, the
     reminder rows inserted in one statement (their unique invoice makes a
-    concurrent run fail and roll back rather than send twice), then one keyed
-    e-mail per client. Invoices awaiting a direct debit already exported are skipped.
+    concurrent run fail and roll back rather than send twice), then the keyed
+    e-mails of every client at once (``core.mail.emails_queue``). Invoices awaiting a direct debit already exported are skipped.
     """
     with transaction.atomic():
         invoices = list(
@@ -448,7 +448,7 @@ def overdue_reminders_send(*, today: datetime.date) -> dict:
         for inv in invoices:
             by_client[inv.client].append(inv)
         rate = conf.get("PAYMENTS_LATE_INTEREST_ANNUAL_RATE")
-        emails = 0
+        messages = []
         for client, rows in by_client.items():
             listing = "\n".join(
                 _("- facture %(number)s du %(date)s, échue le %(due)s : %(left)s restant dû") % {
@@ -456,10 +456,10 @@ def overdue_reminders_send(*, today: datetime.date) -> dict:
                     "left": format_eur(inv.open_balance)}
                 for inv in rows
             )
-            sent = email_queue(
-                to=client.billing_email,
-                subject=_("Relance : facture(s) impayée(s) à l'échéance"),
-                body=_(
+            messages.append({
+                "to": client.billing_email,
+                "subject": _("Relance : facture(s) impayée(s) à l'échéance"),
+                "body": _(
                     "Bonjour,\n\nSauf erreur de notre part, les factures suivantes n'ont pas été réglées à leur "
                     "échéance :\n%(listing)s\n\nMerci de procéder à leur règlement dès réception. Conformément à nos "
                     "conditions générales (art. 4), des pénalités de retard au taux de %(rate)s %% l'an courent depuis "
@@ -467,9 +467,9 @@ def overdue_reminders_send(*, today: datetime.date) -> dict:
                     "payée en retard.\n\nCordialement,\nMICRO INFO SERVICE"
                 ) % {"listing": listing, "rate": f"{rate:.2f}".replace(".", ","),
                      "indemnity": format_eur(conf.get("PAYMENTS_RECOVERY_INDEMNITY"))},
-                key=f"payments.overdue_reminder:{client.pk}:{rows[0].pk}",
-            )
-            emails += sent is not None
+                "key": f"payments.overdue_reminder:{client.pk}:{rows[0].pk}",
+            })
+        emails = len(emails_queue(messages))  # one statement set for all the clients of the night
     return {"reminded": len(invoices), "emails": emails}
 
 

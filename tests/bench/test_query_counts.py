@@ -21,11 +21,9 @@ DOUBLE = Sizes(clients=44, contracts=80, invoices=160, tickets=200, devices=100,
 
 # Jobs whose statements grow with what they do, known and documented (docs/benchmarks.md, "Scale benchmark").
 GROWS = {
-    "contracts.revision_letters": "one e-mail (key check + insert) per revised contract (docs/contracts.md)",
-    "payments.overdue_reminders": "one e-mail per client reminded that night",
-    "payments.dunning": "B3 application through billing's per-invoice services (docs/payments.md)",
+    "payments.dunning": "B3 is bulk, but C10 suspension goes through contracts' per-contract service (docs/payments.md)",
     "backups.overage": "each new overage episode: its own insert, audit and e-mail (about 9 statements each)",
-    "hosting.expiry_alerts": "one e-mail per certificate or domain reaching a 30/14/7-day threshold",
+    "hosting.expiry_alerts": "2 statements without an alert, 8 with any number (bulk e-mails); the small world has none that night",
     "core.retry_unsent_emails": "sends the queued e-mails one by one, at most 200 a night (core.mail limit)",
 }
 
