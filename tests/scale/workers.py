@@ -97,10 +97,14 @@ class Workers:
 
     def send(self, task: str, *args, **kwargs) -> None:
         """Queue a task as beat would (the test process itself runs tasks eagerly)."""
+        from kombu import Connection
+
         producer = Celery("scale-test-producer", broker=REDIS_URL, set_as_current=False)
-        producer.conf.broker_transport_options = {"global_keyprefix": self.prefix}
+        # An explicit connection: Celery's broker_url prefers the CELERY_BROKER_URL environment variable
+        # (CI sets it to another Redis database) over the ``broker`` given here.
         try:
-            producer.send_task(task, args=args, kwargs=kwargs)
+            with Connection(REDIS_URL, transport_options={"global_keyprefix": self.prefix}) as conn:
+                producer.send_task(task, args=args, kwargs=kwargs, connection=conn)
         finally:
             producer.close()
 
