@@ -138,8 +138,10 @@ class InvoiceAdmin(ServiceActionsMixin, AuditedAdminMixin, admin.ModelAdmin):
                    "payment_method"]
     search_fields = ["number", "client__name", "client__siren", "contract__reference"]
     list_select_related = ["client"]
-    date_hierarchy = "issue_date"
+    # No date_hierarchy: its year/month drill-down ran a DISTINCT DATE_TRUNC over the whole table on every
+    # page (74 ms of 203 at 200,000 invoices, issue #11); the issue-date and period filters remain.
     show_full_result_count = False  # issue #11: one COUNT(*) of the whole table per page is enough
+    list_per_page = 50
     raw_id_fields = ["client", "contract", "quote", "credited_invoice"]
     inlines = [InvoiceLineInline]
     actions = ["issue_selected", "credit_selected", "download_selected", "resend_selected"]
