@@ -168,6 +168,19 @@ def _controller_request_mail(request: ControllerRequest, template: str, subject:
     )
 
 
+def _controller_request_save(*, actor, request: ControllerRequest, before: dict, event: str, subject: str,
+                             extra=None) -> ControllerRequest:
+    """Save a state change, tell the controller (template ``controller_request_<event>.txt``) and audit it."""
+    request.save()
+    _controller_request_mail(
+        request, f"gdpr/email/controller_request_{event}.txt", subject, f"gdpr.ctrlreq.{request.pk}.{event}", extra
+    )
+    audit_record(
+        actor=actor, obj=request, action=f"gdpr.controller_request.{event}", changes=diff(before, snapshot(request))
+    )
+    return request
+
+
 @transaction.atomic
 def controller_request_record(
     *,
@@ -205,7 +218,7 @@ def controller_request_record(
         _("[RGPD] %(ref)s bien reçue : %(subject)s"), f"gdpr.ctrlreq.{request.pk}.received",
     )
     email_queue(
-        to=_breach_staff_recipients(),
+        to=_dpo_recipients(),
         subject=_("[RGPD] Nouvelle demande du client %(client)s : %(ref)s (%(kind)s)") % {
             "client": client.name, "ref": request.reference, "kind": request.get_kind_display()
         },
@@ -237,16 +250,10 @@ def controller_request_challenge(
     request.status = ControllerRequestStatus.CHALLENGED
     request.challenged_at = now
     request.challenge_reason = reason.strip()
-    request.save()
-    _controller_request_mail(
-        request, "gdpr/email/controller_request_challenged.txt",
-        _("[RGPD] %(ref)s : instruction non exécutée, elle nous paraît illicite"),
-        f"gdpr.ctrlreq.{request.pk}.challenged",
+    return _controller_request_save(
+        actor=actor, request=request, before=before, event="challenged",
+        subject=_("[RGPD] %(ref)s : instruction non exécutée, elle nous paraît illicite"),
     )
-    audit_record(
-        actor=actor, obj=request, action="gdpr.controller_request.challenged", changes=diff(before, snapshot(request))
-    )
-    return request
 
 
 @transaction.atomic
@@ -266,16 +273,11 @@ def controller_request_answer(
     request.status = ControllerRequestStatus.DONE
     request.answered_at = now
     request.answer = answer.strip()
-    request.save()
-    _controller_request_mail(
-        request, "gdpr/email/controller_request_answered.txt", _("[RGPD] %(ref)s traitée : %(subject)s"),
-        f"gdpr.ctrlreq.{request.pk}.answered",
+    return _controller_request_save(
+        actor=actor, request=request, before=before, event="answered",
+        subject=_("[RGPD] %(ref)s traitée : %(subject)s"),
         extra={"with_measures": request.kind == ControllerRequestKind.SECURITY},
     )
-    audit_record(
-        actor=actor, obj=request, action="gdpr.controller_request.answered", changes=diff(before, snapshot(request))
-    )
-    return request
 
 
 def controller_requests_alert_overdue(*, today: datetime.date, now: datetime.datetime) -> dict:
@@ -291,7 +293,7 @@ def controller_requests_alert_overdue(*, today: datetime.date, now: datetime.dat
         if not overdue:
             return {"overdue": 0}
         email_queue(
-            to=_breach_staff_recipients(),
+            to=_dpo_recipients(),
             subject=_("[RGPD] %(n)s demande(s) de client en retard") % {"n": len(overdue)},
             body=render_to_string("gdpr/email/controller_requests_overdue.txt", {"requests": overdue, "today": today}),
             key=f"gdpr.ctrlreq.overdue.{today.isoformat()}.{overdue[0].pk}",
@@ -676,7 +678,7 @@ def breach_record(
     Breach.objects.filter(pk=breach.pk).update(reference=breach.reference)
     audit_record(actor=actor, obj=breach, action="gdpr.breach.recorded", changes=snapshot(breach))
     email_queue(
-        to=_breach_staff_recipients(),
+        to=_dpo_recipients(),
         subject=_("[RGPD] Violation %(ref)s enregistrée — notifier %(client)s avant le %(deadline)s")
         % {"ref": breach.reference, "client": client, "deadline": _fmt(breach.notification_deadline)},
         body=render_to_string("gdpr/email/breach_alert.txt", {"breach": breach, "hours": 0}),
@@ -699,7 +701,7 @@ def breach_update(*, actor, breach: Breach, **fields) -> Breach:
     return breach
 
 
-def _breach_staff_recipients() -> list[str]:
+def _dpo_recipients() -> list[str]:
     return list(dict.fromkeys(staff_recipients() + selectors.dpo_staff_emails()))
 
 
@@ -827,7 +829,7 @@ def breach_send_alerts(*, now: datetime.datetime) -> dict:
         if hours is not None:
             due[f"gdpr.breach.{breach.pk}.alert.{hours}h"] = (breach, hours)
     already = set(OutboundEmail.objects.filter(key__in=list(due)).values_list("key", flat=True))
-    recipients = _breach_staff_recipients()
+    recipients = _dpo_recipients()
     sent = 0
     for key, (breach, hours) in due.items():
         if key in already:

@@ -11,6 +11,8 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from contracts.choices import ContactRole
 from core.models import AuditLogEntry, OutboundEmail
@@ -172,12 +174,9 @@ def test_only_company_administrators_speak_for_the_controller(client, client_a):
     assert client.get("/portal/donnees-personnelles/instructions/nouvelle/").status_code == 403
 
 
-def test_portal_list_query_count_does_not_grow(client, portal_user, client_a, django_assert_max_num_queries):
+def test_portal_list_query_count_does_not_grow(client, portal_user, client_a):
     client.force_login(portal_user)
     ControllerRequestFactory.create_batch(2, client=client_a)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as few:
         client.get("/portal/donnees-personnelles/instructions/")
     ControllerRequestFactory.create_batch(10, client=client_a)
